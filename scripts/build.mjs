@@ -1,0 +1,31 @@
+// Bundles the extension host, the engine worker, the CLI and the webviews with esbuild.
+// Output goes to dist/; every bundle is CommonJS (.cjs) so VS Code and plain Node load it the same way.
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // Native addons load from node_modules at run time; audio-decode's optional APE codec is not shipped.
+  external: ['vscode', 'onnxruntime-node', '@duckdb/node-api', '@audio/decode-ape'],
+  // import.meta.url has no meaning in CommonJS: point it at the bundle's own file.
+  define: { 'import.meta.url': 'importMetaUrl' },
+  banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },
+};
+
+const builds = [
+  { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } },
+  { ...common, entryPoints: { 'engine-worker': 'src/engine/runtime/worker.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } },
+  { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' },
+    banner: { js: "#!/usr/bin/env node\nconst importMetaUrl = require('url').pathToFileURL(__filename).href;" } },
+];
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}
