@@ -1,0 +1,47 @@
+/**
+ * The SAE as one ONNX model: activations x [n, d] in, codes f [n, F] and reconstruction x̂ [n, d] out.
+ *
+ *   pre  = (x − b_dec) · Wencᵀ + b_enc          (Gemm with transB: no weight copy)
+ *   post = relu(pre)
+ *   threshold mode:   f = post where post > θ (strict), else 0
+ *   batch top-k mode: f = the k·n largest entries of post over the whole [n, F] block, the rest 0
+ *                     (TopK over the flattened block, then scattered back: ties are broken by TopK's order,
+ *                     as torch.topk does in the reference trainer; the input `k_total` carries k·n)
+ *   x̂    = f · Wdecᵀ + b_dec
+ */
+import { GraphBuilder } from '../onnx/graph.ts';
+import type { Sae } from './sae.ts';
+
+export type SaeMode = 'threshold' | 'batch-topk';
+
+export function buildSaeGraph(sae: Sae, mode: SaeMode): GraphBuilder {
+  const g = new GraphBuilder(`sae-${mode}`);
+  const { dModel: d, dictSize: F } = sae;
+  const x = g.input('x', 'float', ['frames', d]);
+  const encW = g.init('encoder_weight', { dims: [F, d], data: sae.encoderWeight });
+  const encB = g.init('encoder_bias', { dims: [F], data: sae.encoderBias });
+  const decW = g.init('decoder_weight', { dims: [d, F], data: sae.decoderWeight });
+  const bDec = g.init('b_dec', { dims: [d], data: sae.bDec });
+
+  const centred = g.node('Sub', [x, bDec]);
+  const pre = g.node('Gemm', [centred, encW, encB], { transB: 1 });
+  const post = g.node('Relu', [pre]);
+
+  let codes: string;
+  if (mode === 'threshold') {
+    const theta = g.constFloat(sae.threshold ?? 0);
+    codes = g.node('Where', [g.node('Greater', [post, theta]), post, g.constFloat(0)]);
+  } else {
+    const kTotal = g.input('k_total', 'int64', [1]);
+    const flat = g.node('Reshape', [post, g.constInt64([-1])]);
+    const [values, indices] = g.nodeMulti('TopK', [flat, kTotal], 2, { axis: 0, largest: 1, sorted: 0 });
+    const zeros = g.node('Mul', [flat, g.constFloat(0)]);
+    const scattered = g.node('ScatterElements', [zeros, indices!, values!], { axis: 0 });
+    codes = g.node('Reshape', [scattered, g.node('Shape', [post])]);
+  }
+  g.node('Identity', [codes], {}, 'codes');
+  g.node('Gemm', [codes, decW, bDec], { transB: 1 }, 'recon');
+  g.output('codes', 'float', ['frames', F]);
+  g.output('recon', 'float', ['frames', d]);
+  return g;
+}

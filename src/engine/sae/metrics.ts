@@ -1,0 +1,142 @@
+/**
+ * Reconstruction metrics of an SAE over the frames evaluated (reference doc §4), x = activation,
+ * x̂ = reconstruction, f = codes, t = frame, d = dimension, j = feature. Accumulated chunk by chunk (clips of a
+ * corpus) in float64, then finished. Frames with ‖x‖ = 0 have no direction: they are left out of the
+ * normalized L2, cosine and norm-ratio means (and counted in `zeroNormFrames`).
+ */
+
+/** Each metric's definition, as shown next to its value in reports and JSON output. */
+export const METRIC_FORMULAS = {
+  l0: 'L0 = mean over frames of #{j : f_j ≠ 0}',
+  mse: 'MSE = mean over frames of ‖x − x̂‖²',
+  l2: 'L2 = mean over frames of ‖x − x̂‖',
+  normalizedL2: 'normalized L2 = mean over frames of ‖x − x̂‖ / ‖x‖',
+  nmse: 'NMSE = Σ‖x − x̂‖² / Σ‖x‖² (sums over frames)',
+  fve: 'FVE = 1 − Σ_d Var(x_d − x̂_d) / Σ_d Var(x_d) (variances over frames)',
+  cosine: 'cosine = mean over frames of ⟨x, x̂⟩ / (‖x‖ ‖x̂‖)',
+  normRatio: 'norm ratio = mean over frames of ‖x̂‖ / ‖x‖',
+  aliveFraction: 'alive fraction = #{j : f_j ≠ 0 in some frame} / F',
+} as const;
+
+export type MetricName = keyof typeof METRIC_FORMULAS;
+export type Metrics = Record<MetricName, number> & { frames: number; zeroNormFrames: number; aliveFeatures: number; dictSize: number };
+
+export class MetricsAccumulator {
+  private frames = 0;
+  private zeroNormFrames = 0;
+  private activeSum = 0;
+  private sqErrSum = 0;
+  private errSum = 0;
+  private relErrSum = 0;
+  private sqNormSum = 0;
+  private cosineSum = 0;
+  private normRatioSum = 0;
+  private readonly resSum: Float64Array; // [d] Σ_t r_td
+  private readonly resSqSum: Float64Array; // [d] Σ_t r_td²
+  private readonly xSum: Float64Array; // [d]
+  private readonly xSqSum: Float64Array; // [d]
+  private readonly alive: Uint8Array; // [F]
+
+  constructor(readonly dModel: number, readonly dictSize: number) {
+    this.resSum = new Float64Array(dModel);
+    this.resSqSum = new Float64Array(dModel);
+    this.xSum = new Float64Array(dModel);
+    this.xSqSum = new Float64Array(dModel);
+    this.alive = new Uint8Array(dictSize);
+  }
+
+  /**
+   * Adds frames. `x` and `recon` are [frames, d]; the codes are given sparsely (active feature ids per frame,
+   * CSR), which is all L0 and liveness need.
+   */
+  add(x: Float32Array, recon: Float32Array, codes: { rowPtr: Int32Array; indices: Int32Array; values: Float32Array }): void {
+    const d = this.dModel;
+    const frames = x.length / d;
+    for (let t = 0; t < frames; t++) {
+      let err2 = 0;
+      let x2 = 0;
+      let r2 = 0;
+      let dot = 0;
+      const o = t * d;
+      for (let i = 0; i < d; i++) {
+        const xi = x[o + i]!;
+        const ri = recon[o + i]!;
+        const e = xi - ri;
+        err2 += e * e;
+        x2 += xi * xi;
+        r2 += ri * ri;
+        dot += xi * ri;
+        this.resSum[i]! += e;
+        this.resSqSum[i]! += e * e;
+        this.xSum[i]! += xi;
+        this.xSqSum[i]! += xi * xi;
+      }
+      this.sqErrSum += err2;
+      this.errSum += Math.sqrt(err2);
+      this.sqNormSum += x2;
+      if (x2 > 0) {
+        const xn = Math.sqrt(x2);
+        this.relErrSum += Math.sqrt(err2) / xn;
+        this.cosineSum += r2 > 0 ? dot / (xn * Math.sqrt(r2)) : 0;
+        this.normRatioSum += Math.sqrt(r2) / xn;
+      } else {
+        this.zeroNormFrames++;
+      }
+      for (let p = codes.rowPtr[t]!; p < codes.rowPtr[t + 1]!; p++) {
+        if (codes.values[p] !== 0) {
+          this.activeSum++;
+          this.alive[codes.indices[p]!] = 1;
+        }
+      }
+    }
+    this.frames += frames;
+  }
+
+  finish(): Metrics {
+    const n = this.frames;
+    const directed = n - this.zeroNormFrames;
+    let resVar = 0;
+    let xVar = 0;
+    for (let i = 0; i < this.dModel; i++) {
+      resVar += this.resSqSum[i]! / n - (this.resSum[i]! / n) ** 2;
+      xVar += this.xSqSum[i]! / n - (this.xSum[i]! / n) ** 2;
+    }
+    let aliveFeatures = 0;
+    for (let j = 0; j < this.dictSize; j++) aliveFeatures += this.alive[j]!;
+    return {
+      frames: n,
+      zeroNormFrames: this.zeroNormFrames,
+      aliveFeatures,
+      dictSize: this.dictSize,
+      l0: this.activeSum / n,
+      mse: this.sqErrSum / n,
+      l2: this.errSum / n,
+      normalizedL2: directed > 0 ? this.relErrSum / directed : NaN,
+      nmse: this.sqNormSum > 0 ? this.sqErrSum / this.sqNormSum : NaN,
+      fve: xVar > 0 ? 1 - resVar / xVar : NaN,
+      cosine: directed > 0 ? this.cosineSum / directed : NaN,
+      normRatio: directed > 0 ? this.normRatioSum / directed : NaN,
+      aliveFraction: aliveFeatures / this.dictSize,
+    };
+  }
+}
+
+/** Metrics of one block of frames. */
+export function reconstructionMetrics(
+  x: Float32Array,
+  recon: Float32Array,
+  codes: { rowPtr: Int32Array; indices: Int32Array; values: Float32Array },
+  dModel: number,
+  dictSize: number,
+): Metrics {
+  const acc = new MetricsAccumulator(dModel, dictSize);
+  acc.add(x, recon, codes);
+  return acc.finish();
+}
+
+/** Metrics with their formulas, as the CLI and reports print them. */
+export function metricsWithFormulas(m: Metrics): Record<MetricName, { value: number; formula: string }> {
+  const out = {} as Record<MetricName, { value: number; formula: string }>;
+  for (const name of Object.keys(METRIC_FORMULAS) as MetricName[]) out[name] = { value: m[name], formula: METRIC_FORMULAS[name] };
+  return out;
+}
