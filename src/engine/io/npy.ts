@@ -5,6 +5,7 @@
  * literal {'descr': '<f4', 'fortran_order': False, 'shape': (n, d), }, padded so data starts 64-byte aligned.
  */
 import { readFile } from 'node:fs/promises';
+import { halfToFloat } from '../checkpoints/dtypes.ts';
 import { AudioSaeError } from '../errors.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 
@@ -32,15 +33,6 @@ const DESCR: Record<string, { dtype: NpyDType | 'float16'; bytes: number }> = {
 const WRITE_DESCR: Record<NpyDType, string> = {
   float32: '<f4', float64: '<f8', int32: '<i4', int64: '<i8', uint8: '|u1', bool: '|b1',
 };
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
 
 /** Parses the header dict literal that numpy writes. */
 function parseHeader(text: string, fileName: string): { descr: string; fortran: boolean; shape: number[] } {
