@@ -1,0 +1,12 @@
+/** Decoded audio: the file's own sample rate and one Float32Array per channel, samples in [-1, 1]. */
+export interface DecodedAudio {
+  sampleRateHz: number;
+  channels: Float32Array[];
+}
+
+/** A log-mel spectrogram: [nMels, frames] row-major, 100 frames per second. */
+export interface MelSpectrogram {
+  nMels: number;
+  frames: number;
+  data: Float32Array; // [nMels, frames] row-major
+}
