@@ -109,8 +109,8 @@ export function parseNpy(bytes: Uint8Array, fileName: string): NpyArray {
       fileName,
     );
   }
-  // Copy into a fresh, aligned buffer.
-  const raw = bytes.slice(dataStart, dataStart + need);
+  // Copy into a fresh, aligned buffer (Uint8Array.prototype.slice: Buffer#slice would share the file's buffer).
+  const raw = Uint8Array.prototype.slice.call(bytes, dataStart, dataStart + need);
   let data: NpyArray['data'];
   let dtype: NpyDType;
   switch (kind.dtype) {

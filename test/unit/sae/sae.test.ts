@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { readNpy } from '../../../src/engine/io/npy.ts';
+import { WorkerRunner } from '../../../src/engine/runtime/workerRunner.ts';
+import { loadSae, METRIC_FORMULAS, reconstructionMetrics, runSae, saeFromStateDict, type Sae } from '../../../src/engine/sae/index.ts';
+import { AudioSaeError } from '../../../src/engine/errors.ts';
+import { assertClose, fixture } from '../../helpers/compare.ts';
+
+const dir = fixture('sae');
+let runner: WorkerRunner;
+before(async () => { runner = await WorkerRunner.create({ executionProvider: 'cpu' }); });
+after(() => runner.dispose());
+
+async function matrix(path: string): Promise<Float32Array> {
+  return (await readNpy(path)).data as Float32Array;
+}
+
+function assertSameSupport(ours: Float32Array, ref: Float32Array, what: string): void {
+  assert.equal(ours.length, ref.length);
+  for (let i = 0; i < ref.length; i++) {
+    if ((ours[i] !== 0) !== (ref[i] !== 0)) assert.fail(`${what}: support differs at flat index ${i}: ours ${ours[i]}, reference ${ref[i]}`);
+  }
+}
+
+describe('SAE against the PyTorch reference', () => {
+  for (const [name, modes] of [['threshold_k4', ['threshold', 'batchtopk']], ['no_threshold_k8', ['batchtopk']]] as const) {
+    for (const mode of modes) {
+      it(`${name}, ${mode}: same support, values and reconstruction within 1e-5, metrics within 1e-5`, async () => {
+        const sae = await loadSae(`${dir}/${name}/ae.pt`);
+        const acts = await matrix(`${dir}/${name}/acts.npy`);
+        const result = await runSae(runner, sae, acts, { mode: mode === 'threshold' ? 'threshold' : 'batch-topk' });
+        const codesRef = await matrix(`${dir}/${name}/codes_${mode}.npy`);
+        assertSameSupport(result.codes, codesRef, `${name} ${mode}`);
+        assertClose(result.codes, codesRef, { rtol: 1e-5, atol: 1e-6, what: `${name} ${mode} codes` });
+        assertClose(result.recon, await matrix(`${dir}/${name}/recon_${mode}.npy`), { rtol: 1e-5, atol: 1e-5, what: `${name} ${mode} recon` });
+        // The sparse codes are the dense ones, frame by frame, sorted by value.
+        for (let t = 0; t < result.frames; t++) {
+          const ids: number[] = [];
+          for (let j = 0; j < sae.dictSize; j++) if (codesRef[t * sae.dictSize + j] !== 0) ids.push(j);
+          const sparseIds = Array.from(result.sparse.indices.subarray(result.sparse.rowPtr[t], result.sparse.rowPtr[t + 1]));
+          assert.deepEqual([...sparseIds].sort((a, b) => a - b), ids, `frame ${t} support`);
+          const vals = result.sparse.values.subarray(result.sparse.rowPtr[t], result.sparse.rowPtr[t + 1]);
+          for (let i = 1; i < vals.length; i++) assert.ok(vals[i - 1]! >= vals[i]!, `frame ${t} not sorted`);
+        }
+        const refMetrics = JSON.parse(readFileSync(`${dir}/${name}/metrics.json`, 'utf8'))[mode] as Record<string, number>;
+        const m = reconstructionMetrics(acts, result.recon, result.sparse, sae.dModel, sae.dictSize);
+        for (const key of Object.keys(METRIC_FORMULAS)) {
+          assertClose([m[key as keyof typeof m] as number], [refMetrics[key]!], { rtol: 1e-5, atol: 1e-9, what: key });
+        }
+        if (mode === 'threshold') assert.ok(refMetrics.max_active_per_frame! > sae.k, 'fixture has frames with more than k active');
+      });
+    }
+  }
+
+  it('auto mode uses the stored threshold, and falls back to batch top-k with a notice when it is −1', async () => {
+    const a = await loadSae(`${dir}/threshold_k4/ae.pt`);
+    const b = await loadSae(`${dir}/no_threshold_k8/ae.pt`);
+    assert.equal((await runSae(runner, a, await matrix(`${dir}/threshold_k4/acts.npy`))).modeUsed, 'threshold');
+    const rb = await runSae(runner, b, await matrix(`${dir}/no_threshold_k8/acts.npy`));
+    assert.equal(rb.modeUsed, 'batch-topk');
+    assert.match(rb.notice ?? '', /no usable threshold.*batch top-k/);
+    await assert.rejects(runSae(runner, b, new Float32Array(32), { mode: 'threshold' }), /no threshold/);
+  });
+
+  it('reads k stored as int32 and config values under "trainer"', async () => {
+    const b = await loadSae(`${dir}/no_threshold_k8/ae.pt`);
+    assert.equal(b.k, 8);
+    assert.deepEqual({ d: b.config?.activationDim, F: b.config?.dictSize, k: b.config?.k }, { d: 32, F: 256, k: 8 });
+  });
+
+  it('reports a config that does not match the weights, naming both files and values', async () => {
+    await assert.rejects(loadSae(`${dir}/config_mismatch/ae.pt`), (e: Error) => {
+      assert.ok(e instanceof AudioSaeError);
+      assert.match(e.message, /config\.json: does not match its weights .*ae\.pt: dict_size 64 vs F = 128/);
+      return true;
+    });
+  });
+
+  it('rejects activations of the wrong width and non-finite activations, naming the source', async () => {
+    const sae = await loadSae(`${dir}/threshold_k4/ae.pt`);
+    await assert.rejects(runSae(runner, sae, new Float32Array(20), { dModel: 10, source: 'acts.npy' }), /acts\.npy: has d = 10 per frame, but the SAE .* expects d = 16/);
+    const bad = new Float32Array(32);
+    bad[17] = NaN;
+    await assert.rejects(runSae(runner, sae, bad, { source: 'acts.npy' }), /acts\.npy: holds a non-finite value \(NaN\) at frame 1, dim 1/);
+  });
+
+  it('rejects state dicts with missing tensors or wrong shapes', () => {
+    const t = (shape: number[]) => ({ dtype: 'float32' as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    const good = new Map([
+      ['encoder.weight', t([8, 4])], ['encoder.bias', t([8])], ['decoder.weight', t([4, 8])], ['b_dec', t([4])],
+      ['k', { dtype: 'int64' as const, shape: [], data: BigInt64Array.of(2n) }],
+    ]);
+    assert.equal(saeFromStateDict(good, 'ok.pt').dictSize, 8);
+    const missing = new Map(good);
+    missing.delete('b_dec');
+    assert.throws(() => saeFromStateDict(missing, 'x.pt'), /x\.pt: is not an SAE checkpoint: the tensor "b_dec" is missing/);
+    const wrong = new Map(good);
+    wrong.set('decoder.weight', t([8, 4]));
+    assert.throws(() => saeFromStateDict(wrong, 'x.pt'), /"decoder\.weight" has shape \[8, 4\], expected \[4, 8\]/);
+  });
+
+  it('keeps exactly k·n codes in batch top-k mode at real size (d 768, F 6144, 1500 frames)', async () => {
+    const d = 768, F = 6144, n = 1500, k = 50;
+    let seed = 1;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const sae: Sae = {
+      file: 'random-768x6144', dModel: d, dictSize: F, k, threshold: null, config: null,
+      encoderWeight: Float32Array.from({ length: F * d }, rand), encoderBias: new Float32Array(F),
+      decoderWeight: Float32Array.from({ length: d * F }, () => rand() / 40), bDec: new Float32Array(d),
+    };
+    const r = await runSae(runner, sae, Float32Array.from({ length: n * d }, rand), { mode: 'batch-topk' });
+    assert.equal(r.sparse.indices.length, k * n);
+    assert.equal(r.sparse.rowPtr[n], k * n);
+  });
+});
