@@ -35,7 +35,36 @@ def speech():
         return np.frombuffer(w.readframes(w.getnframes()), dtype='<i2').astype(np.float32) / 32768
 
 
+def codecs():
+    """A 1 s, 440 Hz, 0.5-amplitude stereo tone at 44.1 kHz in each compressed format (ffmpeg), plus damaged copies."""
+    folder = os.path.join(OUT, 'codecs')
+    os.makedirs(folder, exist_ok=True)
+    src = ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=1', '-af', 'volume=0.5,aformat=channel_layouts=stereo']
+    for name, args in {
+        'tone.flac': ['-c:a', 'flac'],
+        'tone.mp3': ['-c:a', 'libmp3lame', '-b:a', '128k'],
+        'tone.ogg': ['-c:a', 'libvorbis', '-q:a', '4'],
+        'tone.opus': ['-c:a', 'libopus', '-b:a', '96k', '-ar', '48000'],
+        'tone_s24_extensible.wav': ['-c:a', 'pcm_s24le', '-rf64', 'never', '-ac', '3'],
+        'tone_mulaw.wav': ['-c:a', 'pcm_mulaw'],
+    }.items():
+        subprocess.run(['ffmpeg', '-loglevel', 'error', '-y', *src, *args, os.path.join(folder, name)], check=True)
+    for name in ('tone.flac', 'tone.mp3', 'tone.ogg', 'tone.opus'):
+        data = open(os.path.join(folder, name), 'rb').read()
+        stem, ext = name.split('.')
+        with open(os.path.join(folder, f'truncated.{ext}'), 'wb') as f:
+            f.write(data[: min(len(data) // 10, 600)])
+        corrupt = bytearray(data)
+        rng = np.random.default_rng(len(data))
+        corrupt[64:] = rng.integers(0, 256, len(data) - 64, dtype=np.uint8).tobytes()
+        with open(os.path.join(folder, f'corrupt.{ext}'), 'wb') as f:
+            f.write(bytes(corrupt))
+        with open(os.path.join(folder, f'empty.{ext}'), 'wb') as f:
+            pass
+
+
 def main():
+    codecs()
     os.makedirs(os.path.join(OUT, 'signals'), exist_ok=True)
     os.makedirs(os.path.join(OUT, 'mel'), exist_ok=True)
     rng = np.random.default_rng(7)
