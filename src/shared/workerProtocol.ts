@@ -11,7 +11,9 @@ export type WorkerRequest =
   | { type: 'init'; id: number; executionProvider: ExecutionProviderChoice }
   | { type: 'load'; id: number; key: string; source: ModelSource }
   | { type: 'run'; id: number; key: string; feeds: Record<string, HostTensor>; outputNames?: string[] }
-  | { type: 'unload'; id: number; key: string };
+  | { type: 'unload'; id: number; key: string }
+  /** Finish the request in progress, release every session and exit (terminating mid-run would abort natively). */
+  | { type: 'shutdown'; id: number };
 
 export type WorkerReply =
   | { type: 'ok'; id: number; provider?: { name: string; notes: string[] }; outputs?: Record<string, HostTensor> }

@@ -71,6 +71,8 @@ const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')
 export async function chooseProvider(choice: ExecutionProviderChoice): Promise<ProviderChoice> {
   if (choice !== 'auto') {
     try {
+      const missing = missingPrerequisite(choice);
+      if (missing) throw new Error(missing);
       return { name: choice, notes: [`${choice} chosen in settings`], sessionOptions: await probe(choice) };
     } catch (e) {
       throw new AudioSaeError(

@@ -33,6 +33,11 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
     case 'unload':
       await ready().unload(req.key);
       return { type: 'ok', id: req.id };
+    case 'shutdown':
+      await runner?.dispose();
+      runner = undefined;
+      setImmediate(() => process.exit(0));
+      return { type: 'ok', id: req.id };
     default:
       return assertNever(req);
   }

@@ -32,6 +32,7 @@ export class WorkerRunner implements ModelRunner {
   private readonly loaded = new Set<string>();
   private nextId = 1;
   private dead: Error | undefined;
+  private disposed: Promise<void> | undefined;
   provider: { name: string; notes: string[] } = { name: 'unknown', notes: [] };
 
   private constructor(private readonly worker: Worker, private readonly timeoutMs: number) {
@@ -43,7 +44,8 @@ export class WorkerRunner implements ModelRunner {
   static async create(options: WorkerRunnerOptions = {}): Promise<WorkerRunner> {
     const runner = new WorkerRunner(startWorker(), options.timeoutMs ?? 30 * 60_000);
     try {
-      const r = await runner.request({ type: 'init', executionProvider: options.executionProvider ?? 'auto' });
+      // Probing providers can take a while on a cold start, whatever the per-request timeout.
+      const r = await runner.request({ type: 'init', executionProvider: options.executionProvider ?? 'auto' }, [], 120_000);
       runner.provider = r.provider!;
     } catch (e) {
       await runner.dispose();
@@ -70,14 +72,14 @@ export class WorkerRunner implements ModelRunner {
     }
   }
 
-  private request(body: RequestBody, transfer: ArrayBuffer[] = []): Promise<WorkerReply & { type: 'ok' }> {
+  private request(body: RequestBody, transfer: ArrayBuffer[] = [], timeoutMs = this.timeoutMs): Promise<WorkerReply & { type: 'ok' }> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`the engine worker did not answer a "${body.type}" request within ${Math.round(this.timeoutMs / 1000)} s`));
-      }, this.timeoutMs);
+        reject(new Error(`the engine worker did not answer a "${body.type}" request within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`));
+      }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       this.worker.postMessage({ ...body, id } as WorkerRequest, transfer);
     });
@@ -104,8 +106,17 @@ export class WorkerRunner implements ModelRunner {
     await this.request({ type: 'unload', key });
   }
 
+  /**
+   * Rejects every pending request at once, then lets the worker finish the run in progress (onnxruntime cannot
+   * be interrupted safely mid-run), release its sessions and exit.
+   */
   async dispose(): Promise<void> {
+    if (this.disposed) return this.disposed;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    const alive = !this.dead;
     this.fail(new Error('the engine worker was stopped'));
-    await this.worker.terminate();
+    if (alive) this.worker.postMessage({ type: 'shutdown', id: 0 } satisfies WorkerRequest);
+    this.disposed = exited;
+    return exited;
   }
 }
