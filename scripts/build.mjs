@@ -3,6 +3,7 @@
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
+const UNUSED_CODECS = ['aac', 'ac3', 'aiff', 'amr', 'ape', 'avi', 'caf', 'dsd', 'dts', 'eac3', 'mod', 'mp4', 'mpc', 'qoa', 'tta', 'wav', 'wavpack', 'webm', 'wma'];
 const common = {
   bundle: true,
   platform: 'node',
@@ -10,8 +11,9 @@ const common = {
   format: 'cjs',
   sourcemap: 'linked',
   logLevel: 'warning',
-  // Native addons load from node_modules at run time; audio-decode's optional APE codec is not shipped.
-  external: ['vscode', 'onnxruntime-node', '@duckdb/node-api', '@audio/decode-ape'],
+  // Native addons load from node_modules at run time. Of audio-decode's codecs only FLAC, MP3, Vorbis and Opus
+  // are used (files are sniffed first, WAV has its own reader); the others stay out of the bundles.
+  external: ['vscode', 'onnxruntime-node', '@duckdb/node-api', ...UNUSED_CODECS.map((c) => `@audio/decode-${c}`)],
   // import.meta.url has no meaning in CommonJS: point it at the bundle's own file.
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },

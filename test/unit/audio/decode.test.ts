@@ -72,7 +72,7 @@ describe('WAV decoding', () => {
     ['WAVE_FORMAT_EXTENSIBLE 16-bit', { format: 0xfffe, subFormat: 1, bits: 16, channels: 1, rate: 16000, samples: [ramp(8)] }, 1 / 32768],
   ] as const) {
     it(`reads ${label}`, () => {
-      const audio = decodeWav(makeWav(spec as WavSpec), 'x.wav');
+      const audio = decodeWav(makeWav(spec as unknown as WavSpec), 'x.wav');
       assert.equal(audio.sampleRateHz, spec.rate);
       assert.equal(audio.channels.length, spec.channels);
       spec.samples.forEach((ch, c) => assertClose(audio.channels[c]!, Float32Array.from(ch), { atol: tol + 1e-7, what: `${label} ch${c}` }));

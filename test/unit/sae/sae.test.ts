@@ -5,6 +5,7 @@ import { readNpy } from '../../../src/engine/io/npy.ts';
 import { WorkerRunner } from '../../../src/engine/runtime/workerRunner.ts';
 import { loadSae, METRIC_FORMULAS, reconstructionMetrics, runSae, saeFromStateDict, type Sae } from '../../../src/engine/sae/index.ts';
 import { AudioSaeError } from '../../../src/engine/errors.ts';
+import type { Tensor } from '../../../src/engine/checkpoints/tensor.ts';
 import { assertClose, fixture } from '../../helpers/compare.ts';
 
 const dir = fixture('sae');
@@ -86,10 +87,10 @@ describe('SAE against the PyTorch reference', () => {
   });
 
   it('rejects state dicts with missing tensors or wrong shapes', () => {
-    const t = (shape: number[]) => ({ dtype: 'float32' as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
-    const good = new Map([
+    const t = (shape: number[]): Tensor => ({ dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    const good = new Map<string, Tensor>([
       ['encoder.weight', t([8, 4])], ['encoder.bias', t([8])], ['decoder.weight', t([4, 8])], ['b_dec', t([4])],
-      ['k', { dtype: 'int64' as const, shape: [], data: BigInt64Array.of(2n) }],
+      ['k', { dtype: 'int64', shape: [], data: BigInt64Array.of(2n) }],
     ]);
     assert.equal(saeFromStateDict(good, 'ok.pt').dictSize, 8);
     const missing = new Map(good);

@@ -1,0 +1,98 @@
+/** The bundled `audiosae` CLI (dist/cli.cjs, built by `npm test` first) on real files. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { readNpy } from '../../src/engine/io/npy.ts';
+import { assertClose, fixture } from '../helpers/compare.ts';
+
+const cli = new URL('../../dist/cli.cjs', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'audiosae-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function audiosae(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, AUDIOSAE_EXECUTION_PROVIDER: 'cpu' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('audiosae CLI', () => {
+  it('prints help for every verb', () => {
+    for (const verb of ['demo', 'mel', 'sae']) {
+      const r = audiosae(verb, '--help');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`audiosae ${verb}`));
+    }
+  });
+
+  it('mel: writes the Whisper log-mel that matches torch.stft within 1e-4', async () => {
+    const out = join(tmp, 'speech.npy');
+    const r = audiosae('mel', fixture('audio', 'speech.wav'), '--n-mels', '80', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    const mel = await readNpy(out);
+    assert.deepEqual(mel.shape, [80, 3000]);
+    const ref = readFileSync(fixture('audio', 'mel', 'speech.80.f32'));
+    const refData = new Float32Array(ref.buffer.slice(ref.byteOffset, ref.byteOffset + ref.byteLength));
+    const kept = refData.length / 80;
+    const ours = new Float32Array(80 * kept);
+    for (let m = 0; m < 80; m++) ours.set((mel.data as Float32Array).subarray(m * 3000, m * 3000 + kept), m * kept);
+    assertClose(ours, refData, { atol: 1e-4, what: 'speech log-mel' });
+  });
+
+  it('sae: codes, reconstruction and metrics.json match PyTorch', async () => {
+    const dir = fixture('sae', 'threshold_k4');
+    const out = join(tmp, 'sae-out');
+    const r = audiosae('sae', '--sae', join(dir, 'ae.pt'), '--acts', join(dir, 'acts.npy'), '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assertClose((await readNpy(join(out, 'codes.npy'))).data as Float32Array, (await readNpy(join(dir, 'codes_threshold.npy'))).data as Float32Array, { rtol: 1e-5, atol: 1e-6 });
+    assertClose((await readNpy(join(out, 'recon.npy'))).data as Float32Array, (await readNpy(join(dir, 'recon_threshold.npy'))).data as Float32Array, { rtol: 1e-5, atol: 1e-5 });
+    const report = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    const ref = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')).threshold;
+    assert.equal(report.mode, 'threshold');
+    assert.match(report.metrics.fve.formula, /1 − Σ_d Var/);
+    assertClose([report.metrics.fve.value, report.metrics.l0.value], [ref.fve, ref.l0], { rtol: 1e-5 });
+  });
+
+  it('sae: says when it falls back to batch top-k', () => {
+    const dir = fixture('sae', 'no_threshold_k8');
+    const r = audiosae('sae', '--sae', join(dir, 'ae.pt'), '--acts', join(dir, 'acts.npy'), '--out', join(tmp, 'fallback'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /no usable threshold/);
+    assert.equal(JSON.parse(readFileSync(join(tmp, 'fallback', 'metrics.json'), 'utf8')).mode, 'batch-topk');
+  });
+
+  const corrupt = join(tmp, 'corrupt.wav');
+  writeFileSync(corrupt, Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6)]));
+  for (const [label, args, pattern] of [
+    ['a missing file', ['mel', join(tmp, 'nope.wav'), '--out', join(tmp, 'x.npy')], /nope\.wav: file not found/],
+    ['a corrupt WAV', ['mel', corrupt, '--out', join(tmp, 'x.npy')], /corrupt\.wav: has a truncated "fmt " chunk/],
+    ['an unknown option', ['mel', corrupt, '--frobnicate', '1'], /unknown option --frobnicate/],
+    ['a bad choice', ['mel', corrupt, '--n-mels', '64', '--out', join(tmp, 'x.npy')], /--n-mels must be one of 80, 128/],
+    ['a malicious checkpoint', ['sae', '--sae', fixture('checkpoints', 'evil_os_system.pt'), '--acts', fixture('sae', 'threshold_k4', 'acts.npy'), '--out', join(tmp, 'evil')], /refused for safety/],
+    ['activations of the wrong width', ['sae', '--sae', fixture('sae', 'no_threshold_k8', 'ae.pt'), '--acts', fixture('sae', 'threshold_k4', 'acts.npy'), '--out', join(tmp, 'wrong')], /acts\.npy: has d = 16 per frame, but the SAE .* expects d = 32/],
+  ] as const) {
+    it(`fails with one clear line and no output for ${label}`, () => {
+      const before = readdirSync(tmp).sort();
+      const r = audiosae(...args);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.deepEqual(readdirSync(tmp).sort(), before, 'something was written');
+      assert.equal(existsSync(join(tmp, 'x.npy')), false);
+    });
+  }
+
+  it('demo: runs offline and writes the HTML report and summary', () => {
+    const out = join(tmp, 'demo');
+    const r = audiosae('demo', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /strongest features/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.match(html, /data:image\/png;base64,/);
+    assert.match(html, /RANDOM/);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    assert.equal(summary.topFeatures.length, 8);
+    assert.equal(summary.metrics.l0.value, 8); // batch top-k keeps exactly k per frame on average
+  });
+});
