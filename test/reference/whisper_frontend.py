@@ -4,6 +4,7 @@ Follows openai-whisper's audio.py: periodic Hann(400), torch.stft(center=True, r
 frame, Slaney mel filters (librosa.filters.mel formula, re-implemented here because librosa is not packaged),
 log10(clamp(1e-10)), max(x, max − 8), (x + 4) / 4, one 30 s window at a time.
 """
+import functools
 import math
 
 import numpy as np
@@ -34,6 +35,11 @@ def mel_filters(n_mels, sr=SR, n_fft=N_FFT):
     return weights * (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, None]
 
 
+@functools.lru_cache(maxsize=None)
+def _filters(n_mels, dtype):
+    return torch.from_numpy(mel_filters(n_mels)).to(dtype)
+
+
 def log_mel_window(audio, n_mels, dtype=torch.float32):
     """One window: audio (1-D tensor) padded/cut to 30 s → [n_mels, 3000]."""
     audio = audio.to(dtype)
@@ -41,8 +47,7 @@ def log_mel_window(audio, n_mels, dtype=torch.float32):
     window = torch.hann_window(N_FFT, dtype=dtype)
     stft = torch.stft(audio, N_FFT, HOP, window=window, return_complex=True)
     magnitudes = stft[..., :-1].abs() ** 2
-    filters = torch.from_numpy(mel_filters(n_mels)).to(dtype)
-    mel = filters @ magnitudes
+    mel = _filters(n_mels, dtype) @ magnitudes
     log_spec = torch.clamp(mel, min=1e-10).log10()
     log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
     return (log_spec + 4.0) / 4.0

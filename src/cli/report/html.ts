@@ -103,7 +103,7 @@ h1 { font-size: 20px; margin-bottom: 4px; } .notes { color: #555; margin: 0 0 16
 .axis { position: relative; height: 18px; font-size: 11px; color: #555; }
 .axis span { position: absolute; transform: translateX(-50%); }
 .labels { font-size: 11px; line-height: 14px; text-align: right; color: #444; }
-table { border-collapse: collapse; margin: 12px 0 24px; } td, th { border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: right; }
+table { border-collapse: collapse; margin: 12px 0 24px; } td, th { border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: right; } td:has(code), th:last-child { text-align: left; }
 th { background: #f4f4f4; } td code { font-size: 12px; }
 </style></head><body>
 <h1>${escapeHtml(input.title)}</h1>

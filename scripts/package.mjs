@@ -1,0 +1,55 @@
+// Packages the extension as one .vsix per platform with @vscode/vsce, containing only what runs:
+// the bundles in dist/, media/ (without the CLI demo assets), package.json, README, LICENSE, and
+// onnxruntime-node (+ onnxruntime-common) with the native binaries of the target platform only.
+//   node scripts/package.mjs [target]      target: linux-x64 (default: this machine), linux-arm64, win32-x64,
+//                                           win32-arm64, darwin-arm64
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const target = process.argv[2] ?? `${process.platform}-${process.arch}`;
+const [platform, arch] = target.split('-');
+const ortBin = join(root, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', platform, arch);
+if (!existsSync(ortBin)) {
+  console.error(`package: onnxruntime-node has no binaries for ${target}`);
+  process.exit(1);
+}
+
+execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+
+const stage = join(root, '.package', target);
+rmSync(stage, { recursive: true, force: true });
+mkdirSync(join(stage, 'dist'), { recursive: true });
+for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.cjs')) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
+cpSync(join(root, 'media'), join(stage, 'media'), { recursive: true, filter: (src) => !src.includes(`${join('media', 'demo')}`) });
+for (const f of ['README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
+
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const ortVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version;
+delete pkg.devDependencies;
+delete pkg.scripts;
+delete pkg.bin; // the CLI is published separately; inside VS Code the extension is the entry point
+pkg.dependencies = { 'onnxruntime-node': ortVersion };
+writeFileSync(join(stage, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+
+const ortDir = join(stage, 'node_modules', 'onnxruntime-node');
+for (const f of ['package.json', 'LICENSE', 'README.md', 'dist']) {
+  const src = join(root, 'node_modules', 'onnxruntime-node', f);
+  if (existsSync(src)) cpSync(src, join(ortDir, f), { recursive: true, filter: (s) => !s.endsWith('.map') && !s.endsWith('.ts') });
+}
+cpSync(ortBin, join(ortDir, 'bin', 'napi-v6', platform, arch), { recursive: true });
+cpSync(join(root, 'node_modules', 'onnxruntime-common'), join(stage, 'node_modules', 'onnxruntime-common'), {
+  recursive: true,
+  filter: (s) => !s.endsWith('.map') && !s.endsWith('.ts') && !s.includes(`${join('onnxruntime-common', 'lib')}`),
+});
+writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n');
+
+const out = join(root, `audiosae-${target}.vsix`);
+execFileSync(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--target', target, '-o', out], {
+  cwd: stage,
+  stdio: 'inherit',
+});
+rmSync(join(root, '.package'), { recursive: true, force: true });
+console.log(`package: ${out}`);
