@@ -36,8 +36,8 @@ const [clip30, clip10m] = process.argv.slice(2);
 const runner = await WorkerRunner.create({ executionProvider: 'cpu' });
 const out: Record<string, unknown> = { provider: runner.provider.name };
 for (const [name, path, runs] of [['30s', clip30!, 5], ['10min', clip10m!, 2]] as const) {
-  out[`frontend.${name}`] = await timed(async () => whisperLogMel(runner, (await loadAudio16kMono(path)).samples, 80), runs);
-  const { samples } = await loadAudio16kMono(path);
+  out[`frontend.${name}`] = await timed(async () => whisperLogMel(runner, (await loadAudio16kMono(path, runner)).samples, 80), runs);
+  const { samples } = await loadAudio16kMono(path, runner);
   out[`logmel.${name}`] = await timed(() => whisperLogMel(runner, samples, 80), name === '30s' ? 5 : 3);
 }
 for (const [d, F] of [[768, 6144], [1280, 10240]] as const) {

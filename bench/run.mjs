@@ -36,12 +36,16 @@ makeClip(clip10m, 600);
 console.log('running this project (onnxruntime-node) …');
 const ours = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(here, 'foundation.ts'), clip30, clip10m], { encoding: 'utf8' }).trim().split('\n').pop());
 console.log('running PyTorch reference …');
+// OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, where a machine sets them, hold OpenBLAS back: give PyTorch its best.
+const pyEnv = { ...process.env };
+delete pyEnv.OPENBLAS_CORETYPE;
+delete pyEnv.OPENBLAS_L2_SIZE;
 const py = execFileSync('/usr/bin/python3', ['-c', `
 import resource, runpy, sys
 sys.argv = ['reference.py', ${JSON.stringify(clip30)}, ${JSON.stringify(clip10m)}]
 runpy.run_path(${JSON.stringify(join(here, 'reference.py'))}, run_name='__main__')
 print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
-`], { encoding: 'utf8' }).trim().split('\n');
+`], { encoding: 'utf8', env: pyEnv }).trim().split('\n');
 const ref = JSON.parse(py.find((l) => l.startsWith('{')));
 const refPeak = Number(py.find((l) => l.startsWith('PEAK')).split(' ')[1]);
 

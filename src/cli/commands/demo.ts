@@ -79,13 +79,13 @@ export async function run(args: ParsedArgs): Promise<void> {
   const saePath = assetPath('demo', 'demo-sae', 'ae.pt');
 
   const started = performance.now();
-  const audio = await loadAudio16kMono(audioPath);
   const sae = await loadSae(saePath);
-  const { mel, result, provider } = await withRunner(async (runner) => {
+  const { audio, mel, result, provider } = await withRunner(async (runner) => {
+    const audio = await loadAudio16kMono(audioPath, runner);
     const mel = await whisperLogMel(runner, audio.samples, 80);
     const frames = melToFrames(mel, audio.samples.length);
     const result = await runSae(runner, sae, frames.data, { source: audio.name });
-    return { mel, frames, result, provider: runner.provider };
+    return { audio, mel, frames, result, provider: runner.provider };
   });
   const frames = melToFrames(mel, audio.samples.length);
   const metrics = reconstructionMetrics(frames.data, result.recon, result.sparse, sae.dModel, sae.dictSize);

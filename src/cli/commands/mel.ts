@@ -25,8 +25,10 @@ export async function run(args: ParsedArgs): Promise<void> {
   const out = args.options.get('out')!;
   if (!out.endsWith('.npy')) throw new AudioSaeError('--out must name a .npy file.', out);
   const nMels = Number(args.options.get('n-mels')) as 80 | 128;
-  const audio = await loadAudio16kMono(audioPath);
-  const mel = await withRunner((runner) => whisperLogMel(runner, audio.samples, nMels));
+  const { audio, mel } = await withRunner(async (runner) => {
+    const audio = await loadAudio16kMono(audioPath, runner);
+    return { audio, mel: await whisperLogMel(runner, audio.samples, nMels) };
+  });
   await writeNpy(out, { dtype: 'float32', shape: [mel.nMels, mel.frames], data: mel.data });
   console.log(
     `${basename(audioPath)}: ${audio.durationS.toFixed(2)} s (${audio.sourceRateHz} Hz, ${audio.channels} ch) → ` +

@@ -1,12 +1,19 @@
 /**
- * Mono mixdown and band-limited resampling to 16 kHz with libsamplerate's best sinc converter
- * (SRC_SINC_BEST_QUALITY, WebAssembly). The output has round(n · to / from) samples: libsamplerate's output
- * is trimmed or zero-extended at the end by the one or two samples its flushing may differ by.
+ * Mono mixdown and band-limited resampling to 16 kHz. With a ModelRunner, resampling is a polyphase
+ * Kaiser-windowed sinc filter run as an ONNX convolution (resampleGraph.ts), streamed in chunks. Without one,
+ * or for rate pairs whose filter bank would be too large, libsamplerate's best sinc converter
+ * (SRC_SINC_BEST_QUALITY, WebAssembly) runs instead, slower. Either way the output has round(n · to / from)
+ * samples, aligned so that output sample i sits at input time i · from / to.
  */
 import LibSampleRate from '@alexanderolsen/libsamplerate-js';
 import { basename } from 'node:path';
+import type { ModelRunner } from '../runtime/types.ts';
 import { SAMPLE_RATE_HZ } from './constants.ts';
 import { loadAudioFile } from './decode.ts';
+import { buildResampleGraph, resamplePlan, type ResamplePlan } from './resampleGraph.ts';
+
+/** Input samples per graph run (bounds the convolution's working memory). */
+const CHUNK_INPUT_SAMPLES = 1 << 22;
 
 /** Average of the channels. */
 export function toMono(channels: Float32Array[]): Float32Array {
@@ -19,10 +26,33 @@ export function toMono(channels: Float32Array[]): Float32Array {
   return out;
 }
 
+async function resampleWithGraph(runner: ModelRunner, plan: ResamplePlan, mono: Float32Array, outLength: number): Promise<Float32Array> {
+  const key = `resample-${plan.fromHz}-${plan.toHz}`;
+  await runner.load(key, () => ({ key, bytes: buildResampleGraph(plan).toBytes() }));
+  const { up: L, down: M, halfWidth: H, kernelSize: K } = plan;
+  const out = new Float32Array(outLength);
+  const blocks = Math.ceil(outLength / L);
+  const perChunk = Math.max(1, Math.floor(CHUNK_INPUT_SAMPLES / M));
+  for (let b0 = 0; b0 < blocks; b0 += perChunk) {
+    const b = Math.min(perChunk, blocks - b0);
+    const start = b0 * M - (H - 1);
+    const chunk = new Float32Array((b - 1) * M + K);
+    const from = Math.max(0, start);
+    const to = Math.min(mono.length, start + chunk.length);
+    if (to > from) chunk.set(mono.subarray(from, to), from - start);
+    const r = await runner.run(key, { chunk: { type: 'float32', dims: [1, 1, chunk.length], data: chunk } });
+    const y = r.out!.data as Float32Array;
+    out.set(y.subarray(0, Math.min(y.length, outLength - b0 * L)), b0 * L);
+  }
+  return out;
+}
+
 /** Samples at `fromHz` → samples at `toHz`. */
-export async function resample(mono: Float32Array, fromHz: number, toHz = SAMPLE_RATE_HZ): Promise<Float32Array> {
+export async function resample(mono: Float32Array, fromHz: number, toHz = SAMPLE_RATE_HZ, runner?: ModelRunner): Promise<Float32Array> {
   if (fromHz === toHz) return mono;
   const expected = Math.round((mono.length * toHz) / fromHz);
+  const plan = runner ? resamplePlan(fromHz, toHz) : undefined;
+  if (runner && plan) return resampleWithGraph(runner, plan, mono, expected);
   // A fresh converter per call: its filter state must not carry over between files.
   const src = await LibSampleRate.create(1, fromHz, toHz, { converterType: LibSampleRate.ConverterType.SRC_SINC_BEST_QUALITY });
   try {
@@ -46,10 +76,10 @@ export interface Audio16k {
 }
 
 /** Decode → mono → 16 kHz, as the model cards load audio (`librosa.load(path, sr=16000, mono=True)`). */
-export async function loadAudio16kMono(path: string): Promise<Audio16k> {
+export async function loadAudio16kMono(path: string, runner?: ModelRunner): Promise<Audio16k> {
   const decoded = await loadAudioFile(path);
   const mono = toMono(decoded.channels);
-  const samples = await resample(mono, decoded.sampleRateHz);
+  const samples = await resample(mono, decoded.sampleRateHz, SAMPLE_RATE_HZ, runner);
   return {
     samples,
     sourceRateHz: decoded.sampleRateHz,

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { InProcessRunner } from '../../../src/engine/runtime/inProcess.ts';
 import { decodeAudio, decodeWav, loadAudio16kMono, resample, toMono } from '../../../src/engine/audio/index.ts';
 import { AudioSaeError } from '../../../src/engine/errors.ts';
 import { assertClose, fixture } from '../../helpers/compare.ts';
@@ -172,15 +173,24 @@ describe('compressed formats', () => {
 });
 
 describe('mono mixdown and resampling', () => {
+  let runner: InProcessRunner;
+  before(() => { runner = new InProcessRunner(); });
+  after(() => runner.dispose());
+
   it('averages channels', () => {
     assert.deepEqual([...toMono([Float32Array.of(1, 0.5), Float32Array.of(0, -0.5)])], [0.5, 0]);
   });
 
-  for (const fromHz of [8000, 22050, 44100, 48000]) {
-    it(`resamples ${fromHz} Hz to 16 kHz: length rule, 1 kHz tone kept within 0.1 dB`, async () => {
+  for (const [fromHz, engine] of [[8000, 'graph'], [22050, 'graph'], [44100, 'graph'], [48000, 'graph'], [44100, 'libsamplerate'], [44056, 'odd rate pair: libsamplerate even with a runner']] as const) {
+    it(`resamples ${fromHz} Hz to 16 kHz (${engine}): length rule, 1 kHz tone kept within 0.1 dB and in phase`, async () => {
       const n = fromHz; // 1 s
       const x = Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 1000 * i) / fromHz));
-      const y = await resample(x, fromHz);
+      const y = await resample(x, fromHz, 16000, engine === 'libsamplerate' ? undefined : runner);
+      {
+        // Output sample i sits at input time i·from/16000: the tone comes out in phase, sample for sample.
+        const expected = Float32Array.from({ length: 8000 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 1000 * (i + 4000)) / 16000));
+        assertClose(y.subarray(4000, 12000), expected, { atol: 1e-4, what: `${fromHz} Hz tone` });
+      }
       assert.equal(y.length, Math.round((n * 16000) / fromHz));
       let re = 0, im = 0;
       for (let i = 4000; i < 12000; i++) {
@@ -192,7 +202,18 @@ describe('mono mixdown and resampling', () => {
     });
   }
 
-  it('attenuates a tone above the new Nyquist frequency by more than 60 dB', async () => {
+  it('attenuates tones above the new Nyquist frequency by more than 80 dB', async () => {
+    for (const hz of [8500, 11000, 19000]) {
+      const x = Float32Array.from({ length: 44100 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * hz * i) / 44100));
+      const y = await resample(x, 44100, 16000, runner);
+      let rms = 0;
+      for (let i = 2000; i < 14000; i++) rms += y[i]! ** 2;
+      rms = Math.sqrt(rms / 12000);
+      assert.ok(20 * Math.log10(rms / (0.5 / Math.SQRT2)) < -80, `${hz} Hz leaks at ${20 * Math.log10(rms / (0.5 / Math.SQRT2))} dB`);
+    }
+  });
+
+  it('libsamplerate (fallback) attenuates a tone above the new Nyquist frequency by more than 60 dB', async () => {
     const x = Float32Array.from({ length: 44100 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 11000 * i) / 44100));
     const y = await resample(x, 44100);
     let rms = 0;
@@ -204,7 +225,7 @@ describe('mono mixdown and resampling', () => {
   it('loads a file to 16 kHz mono', async () => {
     const path = join(tmp, 'stereo.wav');
     writeFileSync(path, makeWav({ format: 1, bits: 16, channels: 2, rate: 32000, samples: [ramp(3200), ramp(3200)] }));
-    const a = await loadAudio16kMono(path);
+    const a = await loadAudio16kMono(path, runner);
     assert.equal(a.samples.length, 1600);
     assert.equal(a.sourceRateHz, 32000);
     assert.equal(a.channels, 2);
