@@ -22,13 +22,23 @@ async function timed(fn: () => Promise<unknown>, runs: number): Promise<{ second
   return { seconds: times[Math.floor(times.length / 2)]!, runs };
 }
 
+/** Standard normal samples (Box–Muller over a fixed-seed LCG). */
+function gaussian(seed: number): () => number {
+  let s = seed;
+  const uniform = () => ((s = (s * 1103515245 + 12345) % 2147483648) + 1) / 2147483649;
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+/**
+ * Random weights with the same statistics as bench/reference.py: x ~ N(0, 1), W_enc ~ N(0, 1/d), so the
+ * pre-activations are ~N(0, 1) and the threshold 2.4 leaves about 50 of F active per frame, like a real SAE.
+ */
 function randomSae(d: number, F: number): Sae {
-  let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const randn = gaussian(7);
   return {
-    file: `random-${d}x${F}`, dModel: d, dictSize: F, k: 50, threshold: 0.5, config: null,
-    encoderWeight: Float32Array.from({ length: F * d }, () => rand() / Math.sqrt(d)), encoderBias: new Float32Array(F),
-    decoderWeight: Float32Array.from({ length: d * F }, () => rand() / Math.sqrt(F)), bDec: new Float32Array(d),
+    file: `random-${d}x${F}`, dModel: d, dictSize: F, k: 50, threshold: 2.4, config: null,
+    encoderWeight: Float32Array.from({ length: F * d }, () => randn() / Math.sqrt(d)), encoderBias: new Float32Array(F),
+    decoderWeight: Float32Array.from({ length: d * F }, () => randn() / Math.sqrt(F)), bDec: new Float32Array(d),
   };
 }
 
@@ -42,8 +52,8 @@ for (const [name, path, runs] of [['30s', clip30!, 5], ['10min', clip10m!, 2]] a
 }
 for (const [d, F] of [[768, 6144], [1280, 10240]] as const) {
   const sae = randomSae(d, F);
-  let seed = 3;
-  const acts = Float32Array.from({ length: 1500 * d }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1);
+  const randn = gaussian(3);
+  const acts = Float32Array.from({ length: 1500 * d }, randn);
   out[`sae.${d}x${F}`] = await timed(() => runSae(runner, sae, acts, { mode: 'threshold' }), 5);
 }
 await runner.dispose();

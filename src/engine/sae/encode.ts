@@ -59,6 +59,27 @@ export function checkActivations(sae: Sae, acts: Float32Array, dModel: number, s
   return acts.length / dModel;
 }
 
+/** Per-frame TopK rows ([frames, K], largest first, zeros at the end of short rows) → CSR. */
+export function sparseFromTopK(values: Float32Array, indices: BigInt64Array, frames: number): SparseCodes {
+  const width = frames > 0 ? values.length / frames : 0;
+  let nnz = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) nnz++;
+  const rowPtr = new Int32Array(frames + 1);
+  const outIdx = new Int32Array(nnz);
+  const outVal = new Float32Array(nnz);
+  let at = 0;
+  for (let t = 0; t < frames; t++) {
+    for (let p = t * width; p < (t + 1) * width; p++) {
+      const v = values[p]!;
+      if (v === 0) continue;
+      outIdx[at] = Number(indices[p]!);
+      outVal[at++] = v;
+    }
+    rowPtr[t + 1] = at;
+  }
+  return { frames, rowPtr, indices: outIdx, values: outVal };
+}
+
 /** Dense [frames, F] codes → CSR, features within each frame sorted by descending value. */
 export function sparsify(codes: Float32Array, frames: number, dictSize: number): SparseCodes {
   let nnz = 0;
@@ -107,7 +128,7 @@ export async function runSae(
     x: { type: 'float32', dims: [frames, sae.dModel], data: acts.slice() },
   };
   if (mode === 'batch-topk') feeds.k_total = { type: 'int64', dims: [1], data: BigInt64Array.of(BigInt(Math.min(sae.k * frames, frames * sae.dictSize))) };
-  const out = await runner.run(key, feeds, ['codes', 'recon']);
-  const codes = out.codes!.data as Float32Array;
-  return { modeUsed: mode, notice, frames, codes, sparse: sparsify(codes, frames, sae.dictSize), recon: out.recon!.data as Float32Array };
+  const out = await runner.run(key, feeds);
+  const sparse = sparseFromTopK(out.top_values!.data as Float32Array, out.top_indices!.data as BigInt64Array, frames);
+  return { modeUsed: mode, notice, frames, codes: out.codes!.data as Float32Array, sparse, recon: out.recon!.data as Float32Array };
 }

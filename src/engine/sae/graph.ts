@@ -8,6 +8,10 @@
  *                     (TopK over the flattened block, then scattered back: ties are broken by TopK's order,
  *                     as torch.topk does in the reference trainer; the input `k_total` carries k·n)
  *   x̂    = f · Wdecᵀ + b_dec
+ *
+ * It also returns each frame's active features, largest first: TopK over F with K = the largest number of
+ * active features in any frame (`top_values`, `top_indices`, [n, K]; rows with fewer actives end in zeros), so
+ * the sparse codes never need a scan of the dense [n, F] block in JavaScript.
  */
 import { GraphBuilder } from '../onnx/graph.ts';
 import type { Sae } from './sae.ts';
@@ -41,7 +45,14 @@ export function buildSaeGraph(sae: Sae, mode: SaeMode): GraphBuilder {
   }
   g.node('Identity', [codes], {}, 'codes');
   g.node('Gemm', [codes, decW, bDec], { transB: 1 }, 'recon');
+
+  const activePerFrame = g.node('ReduceSum', [g.node('Cast', [g.node('Greater', [codes, g.constFloat(0)])], { to: 1 }), g.constInt64([1])], { keepdims: 0 });
+  const maxActive = g.node('Max', [g.node('ReduceMax', [activePerFrame], { keepdims: 1 }), g.constFloat([1])]);
+  const topK = g.node('Cast', [maxActive], { to: 7 }); // int64 [1]
+  g.nodeMulti('TopK', [codes, topK], 2, { axis: 1, largest: 1, sorted: 1 }, ['top_values', 'top_indices']);
   g.output('codes', 'float', ['frames', F]);
   g.output('recon', 'float', ['frames', d]);
+  g.output('top_values', 'float', ['frames', 'maxActive']);
+  g.output('top_indices', 'int64', ['frames', 'maxActive']);
   return g;
 }
