@@ -22,7 +22,8 @@ execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'i
 const stage = join(root, '.package', target);
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(join(stage, 'dist'), { recursive: true });
-for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.cjs')) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
+// The extension needs its host bundle and the engine worker; the CLI bundle ships with the npm package instead.
+for (const f of ['extension.cjs', 'engine-worker.cjs']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
 cpSync(join(root, 'media'), join(stage, 'media'), { recursive: true, filter: (src) => !src.includes(`${join('media', 'demo')}`) });
 for (const f of ['README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
 
@@ -40,6 +41,11 @@ for (const f of ['package.json', 'LICENSE', 'README.md', 'dist']) {
   if (existsSync(src)) cpSync(src, join(ortDir, f), { recursive: true, filter: (s) => !s.endsWith('.map') && !s.endsWith('.ts') });
 }
 cpSync(ortBin, join(ortDir, 'bin', 'napi-v6', platform, arch), { recursive: true });
+// onnxruntime-node's other dependencies serve only its install script, which packaged copies never run.
+const ortPkg = JSON.parse(readFileSync(join(ortDir, 'package.json'), 'utf8'));
+ortPkg.dependencies = { 'onnxruntime-common': ortPkg.dependencies['onnxruntime-common'] };
+delete ortPkg.scripts;
+writeFileSync(join(ortDir, 'package.json'), `${JSON.stringify(ortPkg, null, 2)}\n`);
 cpSync(join(root, 'node_modules', 'onnxruntime-common'), join(stage, 'node_modules', 'onnxruntime-common'), {
   recursive: true,
   filter: (s) => !s.endsWith('.map') && !s.endsWith('.ts') && !s.includes(`${join('onnxruntime-common', 'lib')}`),
@@ -47,7 +53,8 @@ cpSync(join(root, 'node_modules', 'onnxruntime-common'), join(stage, 'node_modul
 writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n');
 
 const out = join(root, `audiosae-${target}.vsix`);
-execFileSync(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--target', target, '-o', out], {
+// vsce includes the staged production dependencies (found with `npm list`), i.e. exactly the two above.
+execFileSync(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--allow-missing-repository', '--target', target, '-o', out], {
   cwd: stage,
   stdio: 'inherit',
 });

@@ -34,8 +34,12 @@ fi
 CS_PKG="$ROOT/cs/lib/node_modules/code-server/package.json"
 if [ ! -x "$ROOT/cs/bin/code-server" ] || [ "$("$NODE_HOME/bin/node" -p "require('$CS_PKG').version" 2>/dev/null)" != "$CS_VERSION" ]; then
   log "code-server@$CS_VERSION (builds native addons; about two minutes)"
-  PATH="$NODE_HOME/bin:$PATH" npm_config_nodedir="$NODE_HOME" \
-    npm install -g --prefix "$ROOT/cs" --foreground-scripts --ignore-scripts=false "code-server@$CS_VERSION" >"$ROOT/code-server-install.log" 2>&1 \
+  rm -rf "$ROOT/cs"
+  # code-server's postinstall runs `npm install` for its bundled VS Code, whose native addons build from
+  # source; npm 11 runs no dependency install scripts unless allowed, so allow them for this pinned tool
+  # (the environment variable reaches the nested installs too).
+  PATH="$NODE_HOME/bin:$PATH" npm_config_nodedir="$NODE_HOME" npm_config_dangerously_allow_all_scripts=true \
+    npm install -g --prefix "$ROOT/cs" --foreground-scripts "code-server@$CS_VERSION" >"$ROOT/code-server-install.log" 2>&1 \
     || { tail -40 "$ROOT/code-server-install.log" >&2; exit 1; }
 fi
 

@@ -1,0 +1,98 @@
+// The real-VS-Code tests: packages the extension (.vsix), installs it into a fresh code-server profile,
+// starts code-server on 127.0.0.1 with a workspace, and drives the workbench with Playwright + Debian's
+// chromium (test/e2e/vscode.test.mjs). Screenshots land in .e2e/shots/. Needs test/e2e/setup.sh first
+// (npm test runs both).
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ZipReader } from '../../src/engine/checkpoints/zip.ts';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const env = Object.fromEntries(
+  execFileSync('bash', [join(repo, 'test/e2e/setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    .trim().split('\n').filter((l) => l.includes('=')).map((l) => l.split('=', 2)),
+);
+const port = Number(process.env.E2E_PORT ?? 8765);
+const run = join(env.E2E_ROOT, 'run');
+rmSync(run, { recursive: true, force: true });
+for (const d of ['home', 'user-data/User', 'extensions', 'workspace', 'shots']) mkdirSync(join(run, d), { recursive: true });
+
+// The extension, as users get it.
+const target = `${process.platform}-${process.arch}`;
+execFileSync(process.execPath, [join(repo, 'scripts/package.mjs'), target], { stdio: 'inherit' });
+const vsix = join(repo, `audiosae-${target}.vsix`);
+
+// The package holds only what runs: bundles, media, manifest, docs, and onnxruntime for this platform.
+const zip = await ZipReader.open(vsix);
+const files = [...zip.entries.keys()];
+await zip.close();
+const allowed = [
+  /^\[Content_Types\]\.xml$/, /^extension\.vsixmanifest$/, /^extension\/(package\.json|readme\.md|LICENSE\.txt|LICENSE)$/i,
+  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/media\/[^/]+$/,
+  /^extension\/node_modules\/onnxruntime-(node|common)\/(package\.json|LICENSE|README\.md|dist\/.+\.(js|json))$/,
+  new RegExp(`^extension/node_modules/onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/[^/]+$`),
+];
+const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
+if (unexpected.length) throw new Error(`unexpected files in the .vsix:\n  ${unexpected.join('\n  ')}`);
+for (const needed of ['extension/dist/extension.cjs', 'extension/dist/engine-worker.cjs', 'extension/node_modules/onnxruntime-node/dist/index.js']) {
+  if (!files.includes(needed)) throw new Error(`the .vsix lacks ${needed}`);
+}
+console.log(`vsix: ${files.length} files, all expected`);
+
+const workspace = join(run, 'workspace');
+cpSync(join(repo, 'media/demo/example.wav'), join(workspace, 'example.wav'));
+writeFileSync(join(workspace, 'notes.txt'), 'a workspace with a clip\n');
+writeFileSync(join(run, 'user-data/User/settings.json'), JSON.stringify({
+  'workbench.startupEditor': 'none',
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'update.mode': 'none',
+  'workbench.enableExperiments': false,
+  'workbench.tips.enabled': false,
+  'chat.disableAIFeatures': true,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'git.openRepositoryInParentFolders': 'never',
+}, null, 2));
+writeFileSync(join(run, 'config.yaml'), 'auth: none\n');
+
+// code-server writes into HOME/XDG folders: keep them inside the run folder.
+const csEnv = {
+  ...process.env,
+  PATH: `${join(env.E2E_NODE, '..')}:${process.env.PATH}`,
+  HOME: join(run, 'home'),
+  XDG_CONFIG_HOME: join(run, 'home/.config'),
+  XDG_DATA_HOME: join(run, 'home/.local/share'),
+};
+const csArgs = ['--config', join(run, 'config.yaml'), '--user-data-dir', join(run, 'user-data'), '--extensions-dir', join(run, 'extensions')];
+execFileSync(env.E2E_CODE_SERVER, [...csArgs, '--install-extension', vsix], { env: csEnv, stdio: 'inherit' });
+const installed = readdirSync(join(run, 'extensions')).filter((d) => d.startsWith('audiosae.audiosae-'));
+if (installed.length !== 1) throw new Error(`the .vsix did not install (extensions folder: ${readdirSync(join(run, 'extensions'))})`);
+console.log(`installed ${installed[0]}`);
+
+const server = spawn(env.E2E_CODE_SERVER, [...csArgs, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
+  '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace], {
+  env: csEnv, detached: true, stdio: ['ignore', 'ignore', 'ignore'],
+});
+const stop = () => { try { process.kill(-server.pid, 'SIGTERM'); } catch { /* already gone */ } };
+process.on('exit', stop);
+
+let code = 1;
+try {
+  for (let i = 0; i < 120; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const result = spawn(process.execPath, ['--test', '--test-reporter=spec', join(repo, 'test/e2e/vscode.test.mjs')], {
+    stdio: 'inherit',
+    env: { ...process.env, CS_URL: `http://127.0.0.1:${port}`, WORKSPACE: workspace, SHOTS: join(env.E2E_ROOT, 'shots'),
+      PW_CORE: env.E2E_PLAYWRIGHT, PROFILE_ROOT: run },
+  });
+  code = await new Promise((resolve) => result.on('exit', (c) => resolve(c ?? 1)));
+} finally {
+  stop();
+}
+process.exit(code);
