@@ -1,0 +1,58 @@
+/**
+ * The Whisper audio encoder up to block n, as openai-whisper's AudioEncoder computes it (reference doc §3):
+ *   mel [B, n_mels, 3000] → conv1 (k 3, pad 1) → GELU → conv2 (k 3, stride 2, pad 1) → GELU → [B, 1500, d]
+ *   → + stored positional embedding → blocks x = x + attn(ln1(x)); x = x + mlp(ln2(x))  (key without bias)
+ *   → output of block n ("block", the default tap) or ln_post of it ("final-norm").
+ * Only blocks 1..n are built. Weights in Hugging Face names (`model.encoder.…`).
+ */
+import { AudioSaeError } from '../errors.ts';
+import { GraphBuilder } from './graph.ts';
+import { gelu, layerNorm, linear, selfAttention, type Named } from './layers.ts';
+
+export interface WhisperEncoderConfig {
+  dModel: number;
+  layers: number;
+  heads: number;
+  ffnDim: number;
+  melBins: number;
+  positions: number; // max_source_positions, 1500
+}
+
+export type EncoderTap = 'block' | 'final-norm';
+
+const LN_EPS = 1e-5;
+
+export function buildWhisperEncoderGraph(w: Named, c: WhisperEncoderConfig, options: { layer: number; tap: EncoderTap }): GraphBuilder {
+  const { layer, tap } = options;
+  if (!Number.isInteger(layer) || layer < 1 || layer > c.layers) {
+    throw new AudioSaeError(`layer ${layer} does not exist: this Whisper encoder has layers 1 to ${c.layers}.`);
+  }
+  const { dModel: d, melBins, positions } = c;
+  const g = new GraphBuilder(`whisper-encoder-l${layer}-${tap}`);
+  const mel = g.input('mel', 'float', ['batch', melBins, 2 * positions]);
+  const conv = (x: string, name: string, inCh: number, stride: number) =>
+    gelu(g, g.node('Conv', [x, g.init(`${name}.weight`, { dims: [d, inCh, 3], data: w(`model.encoder.${name}.weight`, [d, inCh, 3]) }),
+      g.init(`${name}.bias`, { dims: [d], data: w(`model.encoder.${name}.bias`, [d]) })], { kernel_shape: [3], pads: [1, 1], strides: [stride] }));
+  const h = conv(conv(mel, 'conv1', melBins, 1), 'conv2', d, 2); // [B, d, 1500]
+  let x = g.node('Add', [g.node('Transpose', [h], { perm: [0, 2, 1] }),
+    g.init('embed_positions', { dims: [positions, d], data: w('model.encoder.embed_positions.weight', [positions, d]) })]);
+
+  for (let i = 0; i < layer; i++) {
+    const p = `model.encoder.layers.${i}.`;
+    const ln1 = layerNorm(g, x, w(`${p}self_attn_layer_norm.weight`, [d]), w(`${p}self_attn_layer_norm.bias`, [d]), LN_EPS, `l${i}.ln1`);
+    const attn = selfAttention(g, ln1, {
+      q: w(`${p}self_attn.q_proj.weight`, [d, d]), qBias: w(`${p}self_attn.q_proj.bias`, [d]),
+      k: w(`${p}self_attn.k_proj.weight`, [d, d]),
+      v: w(`${p}self_attn.v_proj.weight`, [d, d]), vBias: w(`${p}self_attn.v_proj.bias`, [d]),
+      out: w(`${p}self_attn.out_proj.weight`, [d, d]), outBias: w(`${p}self_attn.out_proj.bias`, [d]),
+    }, d, c.heads, `l${i}.attn`);
+    x = g.node('Add', [x, attn]);
+    const ln2 = layerNorm(g, x, w(`${p}final_layer_norm.weight`, [d]), w(`${p}final_layer_norm.bias`, [d]), LN_EPS, `l${i}.ln2`);
+    const hidden = gelu(g, linear(g, ln2, w(`${p}fc1.weight`, [c.ffnDim, d]), c.ffnDim, d, w(`${p}fc1.bias`, [c.ffnDim]), `l${i}.fc1`));
+    x = g.node('Add', [x, linear(g, hidden, w(`${p}fc2.weight`, [d, c.ffnDim]), d, c.ffnDim, w(`${p}fc2.bias`, [d]), `l${i}.fc2`)]);
+  }
+  if (tap === 'final-norm') x = layerNorm(g, x, w('model.encoder.layer_norm.weight', [d]), w('model.encoder.layer_norm.bias', [d]), LN_EPS, 'ln_post');
+  g.node('Identity', [x], {}, 'acts');
+  g.output('acts', 'float', ['batch', positions, d]);
+  return g;
+}

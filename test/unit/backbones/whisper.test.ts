@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadWhisperEncoder } from '../../../src/engine/backbones/whisper.ts';
+import { buildWhisperEncoderGraph } from '../../../src/engine/onnx/whisper.ts';
+import { InProcessRunner } from '../../../src/engine/runtime/inProcess.ts';
+import { assertRelativeL2, fixture } from '../../helpers/compare.ts';
+
+const f32 = (path: string) => { const b = readFileSync(path); return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
+let runner: InProcessRunner;
+before(() => { runner = new InProcessRunner(); });
+after(() => runner.dispose());
+
+describe('Whisper encoder graph against the openai-whisper forward pass', () => {
+  for (const variant of ['small-like', 'v3-like']) {
+    const dir = fixture('whisper', variant);
+    const inputs = readdirSync(join(dir, 'inputs')).map((f) => f.replace('.f32', ''));
+    for (const tap of ['block', 'final-norm'] as const) {
+      for (const layer of [1, 2, 3]) {
+        if (tap === 'final-norm' && layer !== 3) continue;
+        it(`${variant}: layer ${layer} (${tap}) within 1e-4 relative on ${inputs.length} input(s)`, async () => {
+          const { config, weights } = await loadWhisperEncoder(dir);
+          const key = `${variant}-${layer}-${tap}`;
+          await runner.load(key, () => ({ key, bytes: buildWhisperEncoderGraph(weights, config, { layer, tap }).toBytes() }));
+          for (const i of inputs) {
+            const mel = f32(join(dir, 'inputs', `${i}.f32`));
+            const out = await runner.run(key, { mel: { type: 'float32', dims: [1, config.melBins, 3000], data: mel } });
+            const ref = f32(join(dir, 'ref', tap === 'block' ? `${i}.layer${layer}.f32` : `${i}.final.f32`));
+            assertRelativeL2(out.acts!.data as Float32Array, ref, 1e-4, `${variant} input ${i} layer ${layer}`);
+          }
+        });
+      }
+    }
+  }
+
+  it('reads float16 weights from pytorch_model.bin the same as from safetensors', async () => {
+    const dir = fixture('whisper', 'v3-like');
+    const a = await loadWhisperEncoder(dir);
+    const { loadHfWeights, namedWeights } = await import('../../../src/engine/backbones/hfWeights.ts');
+    const { loadTorchCheckpoint } = await import('../../../src/engine/checkpoints/index.ts');
+    const bin = await loadTorchCheckpoint(join(dir, 'pytorch_model.bin'));
+    assert.ok(bin.has('model.decoder.layers.0.encoder_attn.k_proj.weight'));
+    const fromBin = namedWeights(new Map([...bin].filter(([k]) => k.startsWith('model.encoder.'))), dir);
+    assert.deepEqual(fromBin('model.encoder.conv1.weight', [64, 128, 3]), a.weights('model.encoder.conv1.weight', [64, 128, 3]));
+    const onlyEncoder = await loadHfWeights(dir, (k) => k.startsWith('model.encoder.'));
+    assert.ok([...onlyEncoder.keys()].every((k) => !k.startsWith('model.decoder.')));
+  });
+
+  it('refuses a layer the model does not have', async () => {
+    const { config, weights } = await loadWhisperEncoder(fixture('whisper', 'small-like'));
+    assert.throws(() => buildWhisperEncoderGraph(weights, config, { layer: 4, tap: 'block' }), /layer 4 does not exist: this Whisper encoder has layers 1 to 3/);
+    assert.throws(() => buildWhisperEncoderGraph(weights, config, { layer: 0, tap: 'block' }), /layer 0 does not exist/);
+  });
+});
