@@ -38,7 +38,9 @@ if [ ! -x "$ROOT/cs/bin/code-server" ] || [ "$("$NODE_HOME/bin/node" -p "require
   # code-server's postinstall runs `npm install` for its bundled VS Code, whose native addons build from
   # source; npm 11 runs no dependency install scripts unless allowed, so allow them for this pinned tool
   # (the environment variable reaches the nested installs too).
-  PATH="$NODE_HOME/bin:$PATH" npm_config_nodedir="$NODE_HOME" npm_config_dangerously_allow_all_scripts=true \
+  # Under `npm test`, the outer npm's npm_config_user_agent (naming the Node that runs it) would be inherited,
+  # and code-server's postinstall reads the Node version from it: clear it.
+  env -u npm_config_user_agent PATH="$NODE_HOME/bin:$PATH" npm_config_nodedir="$NODE_HOME" npm_config_dangerously_allow_all_scripts=true \
     npm install -g --prefix "$ROOT/cs" --foreground-scripts "code-server@$CS_VERSION" >"$ROOT/code-server-install.log" 2>&1 \
     || { tail -40 "$ROOT/code-server-install.log" >&2; exit 1; }
 fi
