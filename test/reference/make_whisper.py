@@ -16,9 +16,14 @@ import os
 import shutil
 import struct
 
+import sys
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from whisper_frontend import WINDOW, log_mel  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, 'fixtures', 'whisper')
@@ -145,6 +150,24 @@ def main():
             for n, o in enumerate(outs, start=1):
                 o.numpy().astype('<f4').tofile(os.path.join(folder, 'ref', f'{i}.layer{n}.f32'))
             final.numpy().astype('<f4').tofile(os.path.join(folder, 'ref', f'{i}.final.f32'))
+    # End to end on audio (small-like, layer 2): per 30 s window log-mel → encoder → keep ceil(real / 320) frames.
+    folder = os.path.join(OUT, 'small-like')
+    w = {k: v.float() for k, v in make_weights(d, heads, layers, ffn, 80, 11).items()}
+    g = torch.Generator().manual_seed(77)
+    os.makedirs(os.path.join(folder, 'clips'))
+    for name, seconds in (('odd_3_37s', 3.37), ('long_31_3s', 31.3)):
+        n = int(seconds * 16000)
+        t = torch.arange(n) / 16000
+        audio = (0.3 * torch.sin(2 * np.pi * 200 * t * (1 + 0.1 * torch.sin(t))) + 0.05 * torch.randn(n, generator=g)).float()
+        audio.numpy().astype('<f4').tofile(os.path.join(folder, 'clips', f'{name}.f32'))
+        frames = []
+        for start in range(0, n, WINDOW):
+            chunk = audio[start:start + WINDOW].double()
+            mel = log_mel(chunk, 80, dtype=torch.float64).float()
+            with torch.no_grad():
+                outs, _ = encoder_forward(w, layers, heads, mel)
+            frames.append(outs[1][: -(-chunk.shape[0] // 320)])
+        torch.cat(frames).numpy().astype('<f4').tofile(os.path.join(folder, 'clips', f'{name}.layer2.f32'))
     with open(os.path.join(OUT, 'VERSIONS.json'), 'w') as f:
         json.dump({'torch': torch.__version__, 'numpy': np.__version__, 'seeds': [11, 12]}, f, indent=1)
     print('wrote', OUT)
