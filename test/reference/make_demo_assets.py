@@ -3,20 +3,29 @@
 
 example.wav  ~12 s, 44.1 kHz stereo: a spoken sentence (espeak-ng), a short melody of pure tones and a noise
              burst, so the demo exercises decoding, mixdown, resampling and the log-mel front end.
-demo-sae/    a small BatchTopK SAE over 80-bin log-mel frames (d=80, F=256, k=8) with RANDOM weights, saved with
-             torch.save in the reference state-dict layout, plus its config.json. Its features mean nothing; it
-             exists so the full pipeline runs with no network.
+models/whisper-tiny-random/, models/hubert-tiny-random/
+             tiny backbones in Hugging Face layout (config.json + model.safetensors) with RANDOM weights, the same
+             architectures as Whisper and HuBERT at toy sizes, and sae/layer_<n>/{ae.pt, config.json}: a BatchTopK
+             SAE per layer (8x expansion, k = 8) with RANDOM weights and no stored threshold. Nothing they show means
+             anything; they exist so the full pipeline runs with no network.
 
 Run with Debian's python3 (torch 1.13, numpy), espeak-ng and sox installed:  /usr/bin/python3 test/reference/make_demo_assets.py
 """
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import wave
 
+import sys
+
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_hubert  # noqa: E402
+from make_whisper import make_weights as whisper_weights, write_safetensors  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, '..', '..', 'media', 'demo')
@@ -42,6 +51,22 @@ def melody(rng):
     return np.concatenate(out)
 
 
+def write_saes(folder, d, layers, seed, versions):
+    """One random BatchTopK SAE per layer (F = 8d, k = 8, threshold -1: batch top-k over the clip)."""
+    F, k = 8 * d, 8
+    for layer in range(1, layers + 1):
+        torch.manual_seed(seed + layer)
+        dec = torch.randn(d, F)
+        dec = dec / dec.norm(dim=0, keepdim=True)
+        state = {'encoder.weight': dec.t().clone(), 'encoder.bias': torch.zeros(F), 'decoder.weight': dec,
+                 'b_dec': torch.zeros(d), 'k': torch.tensor(k), 'threshold': torch.tensor(-1.0)}
+        os.makedirs(os.path.join(folder, f'layer_{layer}'))
+        torch.save(state, os.path.join(folder, f'layer_{layer}', 'ae.pt'))
+        with open(os.path.join(folder, f'layer_{layer}', 'config.json'), 'w') as f:
+            json.dump({'trainer': {'activation_dim': d, 'dict_size': F, 'k': k, 'layer': layer,
+                                   'note': 'RANDOM weights, demo only'}, 'versions': versions}, f, indent=1)
+
+
 def main():
     os.makedirs(os.path.join(OUT, 'demo-sae'), exist_ok=True)
     rng = np.random.default_rng(20260)
@@ -58,24 +83,34 @@ def main():
         w.setframerate(RATE)
         w.writeframes(pcm.tobytes())
 
-    torch.manual_seed(20260)
-    d, F, k = 80, 256, 8
-    dec = torch.randn(d, F)
-    dec = dec / dec.norm(dim=0, keepdim=True)
-    state = {
-        'encoder.weight': dec.t().clone() * 0.5,
-        'encoder.bias': torch.zeros(F) - 0.1,
-        'decoder.weight': dec,
-        'b_dec': torch.full((d,), -0.5),
-        'k': torch.tensor(k, dtype=torch.int64),
-        'threshold': torch.tensor(-1.0),
-    }
-    torch.save(state, os.path.join(OUT, 'demo-sae', 'ae.pt'))
-    config = {'trainer': {'activation_dim': d, 'dict_size': F, 'k': k,
-                          'note': 'random weights over 80-bin log-mel frames; demo only'},
-              'versions': {'torch': torch.__version__, 'numpy': np.__version__}}
-    with open(os.path.join(OUT, 'demo-sae', 'config.json'), 'w') as f:
-        json.dump(config, f, indent=2)
+    shutil.rmtree(os.path.join(OUT, 'demo-sae'), ignore_errors=True)
+    shutil.rmtree(os.path.join(OUT, 'models'), ignore_errors=True)
+    versions = {'torch': torch.__version__, 'numpy': np.__version__}
+    note = 'RANDOM weights: a toy model for the offline demo; its activations and features mean nothing.'
+
+    d, heads, layers, ffn = 64, 4, 3, 128
+    folder = os.path.join(OUT, 'models', 'whisper-tiny-random')
+    os.makedirs(folder)
+    write_safetensors(os.path.join(folder, 'model.safetensors'),
+                      {k: v for k, v in whisper_weights(d, heads, layers, ffn, 80, 31).items() if k.startswith('model.encoder.')})
+    with open(os.path.join(folder, 'config.json'), 'w') as f:
+        json.dump({'model_type': 'whisper', 'd_model': d, 'encoder_layers': layers, 'encoder_attention_heads': heads,
+                   'encoder_ffn_dim': ffn, 'num_mel_bins': 80, 'max_source_positions': 1500, 'note': note}, f, indent=1)
+    write_saes(os.path.join(folder, 'sae'), d, layers, 41, versions)
+
+    folder = os.path.join(OUT, 'models', 'hubert-tiny-random')
+    os.makedirs(folder)
+    write_safetensors(os.path.join(folder, 'model.safetensors'),
+                      {k: v for k, v in make_hubert.make_weights('base-like', 32).items() if k != 'masked_spec_embed'})
+    config = {'model_type': 'hubert', 'conv_dim': [make_hubert.C] * 7, 'conv_kernel': make_hubert.KERNELS,
+              'conv_stride': make_hubert.STRIDES, 'conv_bias': False, 'feat_extract_norm': 'group', 'feat_proj_layer_norm': True,
+              'do_stable_layer_norm': False, 'layer_norm_eps': make_hubert.EPS, 'num_conv_pos_embeddings': make_hubert.POS_K,
+              'num_conv_pos_embedding_groups': make_hubert.POS_G, 'hidden_size': make_hubert.D,
+              'num_attention_heads': make_hubert.HEADS, 'intermediate_size': make_hubert.FFN, 'hidden_act': 'gelu',
+              'num_hidden_layers': make_hubert.LAYERS, 'note': note}
+    with open(os.path.join(folder, 'config.json'), 'w') as f:
+        json.dump(config, f, indent=1)
+    write_saes(os.path.join(folder, 'sae'), make_hubert.D, make_hubert.LAYERS, 51, versions)
     print('wrote', OUT, 'duration_s', round(mono.size / RATE, 2))
 
 
