@@ -4,7 +4,9 @@
  */
 import { isUserError } from '../engine/errors.ts';
 import { helpText, parseArgs, type VerbSpec } from './args.ts';
+import * as activations from './commands/activations.ts';
 import * as demo from './commands/demo.ts';
+import * as features from './commands/features.ts';
 import * as mel from './commands/mel.ts';
 import * as sae from './commands/sae.ts';
 
@@ -13,7 +15,7 @@ interface Verb {
   run(args: ReturnType<typeof parseArgs>): Promise<void>;
 }
 
-const verbs: Verb[] = [demo, mel, sae];
+const verbs: Verb[] = [demo, activations, features, mel, sae];
 
 function usage(): string {
   const width = Math.max(...verbs.map((v) => v.spec.name.length)) + 2;

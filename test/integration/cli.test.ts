@@ -1,7 +1,7 @@
 /** The bundled `audiosae` CLI (dist/cli.cjs, built by `npm test` first) on real files. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -12,14 +12,21 @@ const cli = new URL('../../dist/cli.cjs', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'audiosae-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
+const caches = mkdtempSync(join(tmpdir(), 'audiosae-cli-caches-'));
+after(() => rmSync(caches, { recursive: true, force: true }));
+const hubCache = join(caches, 'hf');
 function audiosae(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, AUDIOSAE_EXECUTION_PROVIDER: 'cpu' } });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    encoding: 'utf8',
+    // No network here: the Hub endpoint points at a closed local port; graphs are cached in the temp folder.
+    env: { ...process.env, AUDIOSAE_EXECUTION_PROVIDER: 'cpu', AUDIOSAE_CACHE: join(caches, 'audiosae'), HF_HUB_CACHE: hubCache, HF_ENDPOINT: 'http://127.0.0.1:47999' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('audiosae CLI', () => {
   it('prints help for every verb', () => {
-    for (const verb of ['demo', 'mel', 'sae']) {
+    for (const verb of ['demo', 'activations', 'features', 'mel', 'sae']) {
       const r = audiosae(verb, '--help');
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`audiosae ${verb}`));
@@ -62,6 +69,11 @@ describe('audiosae CLI', () => {
     assert.equal(JSON.parse(readFileSync(join(tmp, 'fallback', 'metrics.json'), 'utf8')).mode, 'batch-topk');
   });
 
+  // A Whisper config next to HuBERT weights.
+  const mixedFolder = join(tmp, 'mixed');
+  mkdirSync(mixedFolder);
+  copyFileSync(fixture('whisper', 'small-like', 'config.json'), join(mixedFolder, 'config.json'));
+  copyFileSync(fixture('hubert', 'base-like', 'model.safetensors'), join(mixedFolder, 'model.safetensors'));
   const corrupt = join(tmp, 'corrupt.wav');
   writeFileSync(corrupt, Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6)]));
   for (const [label, args, pattern] of [
@@ -70,6 +82,13 @@ describe('audiosae CLI', () => {
     ['an unknown option', ['mel', corrupt, '--frobnicate', '1'], /unknown option --frobnicate/],
     ['a bad choice', ['mel', corrupt, '--n-mels', '64', '--out', join(tmp, 'x.npy')], /--n-mels must be one of 80, 128/],
     ['a malicious checkpoint', ['sae', '--sae', fixture('checkpoints', 'evil_os_system.pt'), '--acts', fixture('sae', 'threshold_k4', 'acts.npy'), '--out', join(tmp, 'evil')], /refused for safety/],
+    ['an unknown backbone', ['features', corrupt, '--backbone', 'wav2vec9', '--layer', '1', '--out', join(tmp, 'f')], /unknown backbone "wav2vec9".*Known backbones: hubert-base/],
+    ['layer 0', ['activations', corrupt, '--backbone', 'hubert-base', '--layer', '0', '--out', join(tmp, 'x.npy')], /--layer must be a number between 1 and 64/],
+    ['a layer above the model\'s count', ['activations', corrupt, '--backbone', 'whisper-small', '--layer', '13', '--out', join(tmp, 'x.npy')], /layer 13 does not exist in Whisper-small.*1 to 12/],
+    ['an SAE of another width', ['features', fixture('audio', 'speech.wav'), '--backbone', 'whisper-tiny-random', '--layer', '1', '--sae', fixture('sae', 'threshold_k4', 'ae.pt'), '--out', join(tmp, 'f')], /ae\.pt: has d = 16, but the backbone .* produces d = 64/],
+    ['a weights folder without config.json', ['activations', fixture('audio', 'speech.wav'), '--backbone', 'whisper-small', '--layer', '1', '--weights', fixture('sae', 'threshold_k4'), '--out', join(tmp, 'x.npy')], /config\.json: has no model_type; AudioSAE runs "whisper" and "hubert" encoders/],
+    ['a weights folder that lacks tensors', ['activations', fixture('audio', 'speech.wav'), '--backbone', 'whisper-small', '--layer', '1', '--weights', mixedFolder, '--out', join(tmp, 'x.npy')], /mixed: lacks the tensor "model\.encoder\.conv1\.weight"/],
+    ['an unreachable Hub', ['activations', fixture('audio', 'speech.wav'), '--backbone', 'whisper-small', '--layer', '6', '--out', join(tmp, 'x.npy')], /openai\/whisper-small\/config\.json: the download failed after 4 attempts: cannot reach http:\/\/127\.0\.0\.1:47999 \(connect ECONNREFUSED/],
     ['activations of the wrong width', ['sae', '--sae', fixture('sae', 'no_threshold_k8', 'ae.pt'), '--acts', fixture('sae', 'threshold_k4', 'acts.npy'), '--out', join(tmp, 'wrong')], /acts\.npy: has d = 16 per frame, but the SAE .* expects d = 32/],
   ] as const) {
     it(`fails with one clear line and no output for ${label}`, () => {
@@ -82,6 +101,26 @@ describe('audiosae CLI', () => {
       assert.equal(existsSync(join(tmp, 'x.npy')), false);
     });
   }
+
+  it('activations: the bundled HuBERT-like backbone gives [frames, 64] at 50 frames/s', async () => {
+    const out = join(tmp, 'acts.npy');
+    const r = audiosae('activations', fixture('audio', 'speech.wav'), '--backbone', 'hubert-tiny-random', '--layer', '2', '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    const acts = await readNpy(out);
+    assert.deepEqual(acts.shape, [Math.floor((51278 - 400) / 320) + 1, 64]);
+  });
+
+  it('features: activations, codes, reconstruction and features.json from one call', async () => {
+    const out = join(tmp, 'features');
+    const r = audiosae('features', fixture('audio', 'speech.wav'), '--backbone', 'whisper-tiny-random', '--layer', '3', '--out', out, '--top', '5');
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(join(out, 'features.json'), 'utf8'));
+    assert.equal(report.frames, Math.ceil(51278 / 320));
+    assert.equal(report.topFeatures.length, 5);
+    assert.equal(report.mode, 'batch-topk');
+    assert.match(report.notes.join(' '), /no usable threshold/);
+    assert.deepEqual((await readNpy(join(out, 'codes.npy'))).shape, [report.frames, 512]);
+  });
 
   it('demo: runs offline and writes the HTML report and summary', () => {
     const out = join(tmp, 'demo');

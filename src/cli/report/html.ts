@@ -6,14 +6,9 @@
 import { colormapLut, type ColormapName } from '../../shared/colormaps.ts';
 import { encodePng } from './png.ts';
 
-export interface ReportFeature {
-  id: number;
-  maxValue: number;
-  maxTimeS: number;
-  activeFrames: number;
-  /** Activation per SAE frame: [frames]. */
-  track: Float32Array;
-}
+import type { RankedFeature } from '../../engine/sae/topFeatures.ts';
+
+export type ReportFeature = RankedFeature;
 
 export interface ReportInput {
   title: string;

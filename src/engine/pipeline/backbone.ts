@@ -37,5 +37,6 @@ export async function openBackbone(folder: string): Promise<OpenBackbone> {
     const h = await loadHubertEncoder(folder);
     return { family: 'hubert', folder, identity, ...h, layers: h.config.layers, dModel: h.config.dModel };
   }
-  throw new AudioSaeError(`has model_type "${String(config.model_type)}"; AudioSAE runs "whisper" and "hubert" encoders.`, configPath);
+  const found = config.model_type === undefined ? 'has no model_type' : `has model_type "${String(config.model_type)}"`;
+  throw new AudioSaeError(`${found}; AudioSAE runs "whisper" and "hubert" encoders.`, configPath);
 }

@@ -23,6 +23,8 @@ export interface ResolveOptions {
   sae?: string;
   /** Folder of the bundled demo models. */
   demoModelsDir: string;
+  /** False when only the backbone is needed (no SAE is looked up or downloaded). */
+  needSae?: boolean;
   signal?: AbortSignal;
   onProgress?: (file: string, p: HubProgress) => void;
 }
@@ -30,6 +32,7 @@ export interface ResolveOptions {
 export interface Resolved {
   spec: BackboneSpec;
   weightsFolder: string;
+  /** Empty when `needSae` was false. */
   saePath: string;
   demo: boolean;
 }
@@ -52,7 +55,7 @@ export async function resolveModels(o: ResolveOptions): Promise<Resolved> {
   const demo = DEMO_BACKBONES.includes(spec);
   if (demo) {
     const folder = join(o.demoModelsDir, spec.id);
-    return { spec, demo, weightsFolder: o.weights ?? folder, saePath: saeIn(o.sae ?? join(folder, 'sae'), o.layer) };
+    return { spec, demo, weightsFolder: o.weights ?? folder, saePath: o.needSae === false ? '' : saeIn(o.sae ?? join(folder, 'sae'), o.layer) };
   }
   let weightsFolder = o.weights;
   if (!weightsFolder) {
@@ -61,8 +64,8 @@ export async function resolveModels(o: ResolveOptions): Promise<Resolved> {
       weightsFolder = join(local, '..');
     }
   }
-  let saePath = o.sae ? saeIn(o.sae, o.layer) : undefined;
-  if (!saePath) {
+  let saePath = o.needSae === false ? '' : o.sae ? saeIn(o.sae, o.layer) : undefined;
+  if (saePath === undefined) {
     const file = `layer_${o.layer}/ae.pt`;
     saePath = await hubDownload({ repo: spec.saeRepo, path: file, signal: o.signal, onProgress: (p) => o.onProgress?.(file, p) });
     await hubDownload({ repo: spec.saeRepo, path: `layer_${o.layer}/config.json`, signal: o.signal }).catch(() => undefined);

@@ -64,7 +64,7 @@ function serveHub(req: IncomingMessage, res: ServerResponse): void {
   const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(req.url!);
   if (!m) return void res.writeHead(404).end();
   const [, repo, , path] = m;
-  const lfs = (location: string, etag = sha(weights)) => res.writeHead(302, {
+  const lfs = (location: string, etag = sha(weights)): void => void res.writeHead(302, {
     location, 'x-repo-commit': COMMIT, 'x-linked-etag': `"${etag}"`, 'x-linked-size': String(weights.length), etag: '"not-this-one"',
   }).end();
   switch (repo) {
