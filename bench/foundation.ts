@@ -3,7 +3,8 @@
  * Prints one JSON object: {name: {seconds: median, runs}} for
  *   frontend.<clip>  decode + mono + resample to 16 kHz + Whisper log-mel (all windows)
  *   logmel.<clip>    the log-mel alone (16 kHz samples in memory)
- *   sae.<d>x<F>      runSae (threshold mode) on 1500 frames, through the engine worker
+ *   sae.<d>x<F>      runSae (threshold mode) on 1500 frames, through the engine worker: codes (sparse, per
+ *                    frame), reconstruction; the dense [frames, F] block is computed but not copied out
  * Usage: node --import tsx bench/foundation.ts <clip30s.wav> <clip10min.wav>
  */
 import { loadAudio16kMono, whisperLogMel } from '../src/engine/audio/index.ts';
@@ -45,16 +46,16 @@ function randomSae(d: number, F: number): Sae {
 const [clip30, clip10m] = process.argv.slice(2);
 const runner = await WorkerRunner.create({ executionProvider: 'cpu' });
 const out: Record<string, unknown> = { provider: runner.provider.name };
-for (const [name, path, runs] of [['30s', clip30!, 5], ['10min', clip10m!, 2]] as const) {
+for (const [name, path, runs] of [['30s', clip30!, 15], ['10min', clip10m!, 3]] as const) {
   out[`frontend.${name}`] = await timed(async () => whisperLogMel(runner, (await loadAudio16kMono(path, runner)).samples, 80), runs);
   const { samples } = await loadAudio16kMono(path, runner);
-  out[`logmel.${name}`] = await timed(() => whisperLogMel(runner, samples, 80), name === '30s' ? 5 : 3);
+  out[`logmel.${name}`] = await timed(() => whisperLogMel(runner, samples, 80), name === '30s' ? 15 : 5);
 }
 for (const [d, F] of [[768, 6144], [1280, 10240]] as const) {
   const sae = randomSae(d, F);
   const randn = gaussian(3);
   const acts = Float32Array.from({ length: 1500 * d }, randn);
-  out[`sae.${d}x${F}`] = await timed(() => runSae(runner, sae, acts, { mode: 'threshold' }), 5);
+  out[`sae.${d}x${F}`] = await timed(() => runSae(runner, sae, acts, { mode: 'threshold' }), 9);
 }
 await runner.dispose();
 out.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);

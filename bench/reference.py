@@ -48,10 +48,10 @@ def main():
     clip30, clip10m = sys.argv[1], sys.argv[2]
     torch.set_num_threads(os.cpu_count())  # PyTorch at its best on this machine (Debian's build defaults to 1)
     out = {'versions': {'torch': torch.__version__, 'numpy': np.__version__, 'threads': torch.get_num_threads()}}
-    for name, path, runs in (('30s', clip30, 5), ('10min', clip10m, 2)):
+    for name, path, runs in (('30s', clip30, 15), ('10min', clip10m, 3)):
         out[f'frontend.{name}'] = timed(lambda: log_mel(load_wav(path), 80), runs)
         audio = load_wav(path)
-        out[f'logmel.{name}'] = timed(lambda: log_mel(audio, 80), runs if name == '30s' else 3)
+        out[f'logmel.{name}'] = timed(lambda: log_mel(audio, 80), 15 if name == '30s' else 5)
     torch.manual_seed(0)
     for d, F in ((768, 6144), (1280, 10240)):
         enc_w, enc_b = torch.randn(F, d) / math.sqrt(d), torch.zeros(F)
@@ -64,7 +64,7 @@ def main():
                 post = torch.relu((x - b_dec) @ enc_w.T + enc_b)
                 f = post * (post > 2.4)
                 return f @ dec_w.T + b_dec
-        out[f'sae.{d}x{F}'] = timed(sae, 5)
+        out[f'sae.{d}x{F}'] = timed(sae, 9)
     print(json.dumps(out))
 
 

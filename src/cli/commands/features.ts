@@ -25,12 +25,12 @@ export async function run(args: ParsedArgs): Promise<void> {
   const outDir = args.options.get('out')!;
   const choice = modelChoice(args);
   const resolved = await resolveFromArgs(args);
-  const f = await withRunner((runner) => clipFeatures(runner, { audioPath: args.positionals[0]!, weightsFolder: resolved.weightsFolder, saePath: resolved.saePath, ...choice }));
+  const f = await withRunner((runner) => clipFeatures(runner, { audioPath: args.positionals[0]!, weightsFolder: resolved.weightsFolder, saePath: resolved.saePath, ...choice, denseCodes: true }));
   for (const note of f.notes) console.error(`note: ${note}`);
   const top = topFeatures(f.result, f.sae.dictSize, Number(args.options.get('top')), f.acts.framesPerSecond);
   await mkdir(outDir, { recursive: true });
   await writeNpy(join(outDir, 'acts.npy'), { dtype: 'float32', shape: [f.acts.frames, f.acts.dModel], data: f.acts.data });
-  await writeNpy(join(outDir, 'codes.npy'), { dtype: 'float32', shape: [f.result.frames, f.sae.dictSize], data: f.result.codes });
+  await writeNpy(join(outDir, 'codes.npy'), { dtype: 'float32', shape: [f.result.frames, f.sae.dictSize], data: f.result.codes! });
   await writeNpy(join(outDir, 'recon.npy'), { dtype: 'float32', shape: [f.result.frames, f.sae.dModel], data: f.result.recon });
   const report = {
     audio: args.positionals[0], durationS: f.audio.durationS, backbone: resolved.spec.id, weights: resolved.weightsFolder,

@@ -31,14 +31,14 @@ export async function run(args: ParsedArgs): Promise<void> {
   const sae = await loadSae(saePath, args.options.get('config'));
   const acts = asFloat32Matrix(await readNpy(actsPath), actsPath, 'the activations');
   const result = await withRunner((runner) =>
-    runSae(runner, sae, acts.data, { mode: args.options.get('mode') as SaeModeChoice, dModel: acts.cols, source: actsPath }),
+    runSae(runner, sae, acts.data, { mode: args.options.get('mode') as SaeModeChoice, dModel: acts.cols, source: actsPath, dense: true }),
   );
   const metrics = reconstructionMetrics(acts.data, result.recon, result.sparse, sae.dModel, sae.dictSize);
   if (result.notice) console.error(`note: ${result.notice}`);
 
   // Everything is computed before anything is written; each file is written atomically.
   await mkdir(outDir, { recursive: true });
-  await writeNpy(join(outDir, 'codes.npy'), { dtype: 'float32', shape: [result.frames, sae.dictSize], data: result.codes });
+  await writeNpy(join(outDir, 'codes.npy'), { dtype: 'float32', shape: [result.frames, sae.dictSize], data: result.codes! });
   await writeNpy(join(outDir, 'recon.npy'), { dtype: 'float32', shape: [result.frames, sae.dModel], data: result.recon });
   const report = {
     sae: saePath,

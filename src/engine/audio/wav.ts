@@ -76,6 +76,15 @@ export function decodeWav(bytes: Uint8Array, fileName: string): DecodedAudio {
   const frameBytes = bytesPerSample * channels;
   const frames = Math.floor(data.size / frameBytes);
   const out = Array.from({ length: channels }, () => new Float32Array(frames));
+  if (format === FORMAT_PCM && bits === 16) {
+    // The common case, read through an aligned Int16Array view rather than a DataView per sample.
+    const pcm = new Int16Array(Uint8Array.prototype.slice.call(bytes, data.start, data.start + frames * frameBytes).buffer);
+    for (let c = 0; c < channels; c++) {
+      const ch = out[c]!;
+      for (let t = 0, i = c; t < frames; t++, i += channels) ch[t] = pcm[i]! / 32768;
+    }
+    return { sampleRateHz, channels: out };
+  }
   let o = data.start;
   for (let t = 0; t < frames; t++) {
     for (let c = 0; c < channels; c++, o += bytesPerSample) {

@@ -83,8 +83,10 @@ export interface UnpickleOptions {
   file: string;
 }
 
-export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
+export function unpickle(input: Uint8Array, options: UnpickleOptions): unknown {
   const { file } = options;
+  // A plain Uint8Array view (not a Buffer), so that slice() below copies.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const td = new TextDecoder('utf-8', { fatal: false });
   const latin1 = new TextDecoder('latin1');

@@ -20,6 +20,8 @@ export interface ClipFeaturesOptions {
   mode?: SaeModeChoice;
   maxHubertSeconds?: number;
   cacheDir?: string;
+  /** Also return the dense [frames, F] codes (large; the sparse ones always come back). */
+  denseCodes?: boolean;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
@@ -47,7 +49,7 @@ export async function clipFeatures(runner: ModelRunner, o: ClipFeaturesOptions):
     layer: o.layer, tap: o.tap, normalizeInput: o.normalizeInput, maxHubertSeconds: o.maxHubertSeconds, cacheDir: o.cacheDir,
     onProgress: (done, total) => o.onProgress?.('activations', done, total),
   });
-  const result = await runSae(runner, sae, acts.data, { mode: o.mode, source: audio.name });
+  const result = await runSae(runner, sae, acts.data, { mode: o.mode, source: audio.name, dense: o.denseCodes });
   const metrics = reconstructionMetrics(acts.data, result.recon, result.sparse, sae.dModel, sae.dictSize);
   const notes = [...acts.notes];
   if (result.notice) notes.push(result.notice);

@@ -21,7 +21,8 @@ export interface SaeResult {
   /** Set when `auto` could not use threshold mode, to be shown to the user. */
   notice?: string;
   frames: number;
-  codes: Float32Array; // [frames, dictSize] row-major
+  /** Dense codes, [frames, dictSize] row-major; only when asked for with `dense: true`. */
+  codes?: Float32Array;
   sparse: SparseCodes;
   recon: Float32Array; // [frames, dModel] row-major
 }
@@ -114,13 +115,13 @@ export async function runSae(
   runner: ModelRunner,
   sae: Sae,
   acts: Float32Array, // [frames, dModel] row-major
-  options: { mode?: SaeModeChoice; dModel?: number; source?: string } = {},
+  options: { mode?: SaeModeChoice; dModel?: number; source?: string; dense?: boolean } = {},
 ): Promise<SaeResult> {
   const source = options.source ?? 'activations';
   const frames = checkActivations(sae, acts, options.dModel ?? sae.dModel, source);
   const { mode, notice } = resolveMode(sae, options.mode ?? 'auto');
   if (frames === 0) {
-    return { modeUsed: mode, notice, frames, codes: new Float32Array(0), sparse: sparsify(new Float32Array(0), 0, sae.dictSize), recon: new Float32Array(0) };
+    return { modeUsed: mode, notice, frames, codes: options.dense ? new Float32Array(0) : undefined, sparse: sparsify(new Float32Array(0), 0, sae.dictSize), recon: new Float32Array(0) };
   }
   const key = modelKey(sae, mode);
   await runner.load(key, () => ({ key, bytes: buildSaeGraph(sae, mode).toBytes() }));
@@ -128,7 +129,8 @@ export async function runSae(
     x: { type: 'float32', dims: [frames, sae.dModel], data: acts.slice() },
   };
   if (mode === 'batch-topk') feeds.k_total = { type: 'int64', dims: [1], data: BigInt64Array.of(BigInt(Math.min(sae.k * frames, frames * sae.dictSize))) };
-  const out = await runner.run(key, feeds);
+  // The dense [frames, F] block is large (37 MB for 1500 frames of a 6144-feature SAE): fetched only on request.
+  const out = await runner.run(key, feeds, ['recon', 'top_values', 'top_indices', ...(options.dense ? ['codes'] : [])]);
   const sparse = sparseFromTopK(out.top_values!.data as Float32Array, out.top_indices!.data as BigInt64Array, frames);
-  return { modeUsed: mode, notice, frames, codes: out.codes!.data as Float32Array, sparse, recon: out.recon!.data as Float32Array };
+  return { modeUsed: mode, notice, frames, codes: out.codes?.data as Float32Array | undefined, sparse, recon: out.recon!.data as Float32Array };
 }

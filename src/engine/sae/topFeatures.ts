@@ -27,9 +27,15 @@ export function topFeatures(result: SaeResult, dictSize: number, count: number, 
     }
   }
   const ids = Array.from({ length: dictSize }, (_, j) => j).filter((j) => max[j]! > 0).sort((a, b) => max[b]! - max[a]!).slice(0, count);
+  const tracks = new Map(ids.map((id) => [id, new Float32Array(result.frames)]));
+  for (let t = 0; t < result.frames; t++) {
+    for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) {
+      const track = tracks.get(indices[p]!);
+      if (track) track[t] = values[p]!;
+    }
+  }
   return ids.map((id) => {
-    const track = new Float32Array(result.frames);
-    for (let t = 0; t < result.frames; t++) track[t] = result.codes[t * dictSize + id]!;
+    const track = tracks.get(id)!;
     return { id, maxValue: max[id]!, maxTimeS: argmax[id]! / framesPerSecond, activeFrames: active[id]!, track };
   });
 }
