@@ -57,7 +57,7 @@ export async function decodeAudio(bytes: Uint8Array, fileName: string): Promise<
     audio = { sampleRateHz: decoded.sampleRate, channels: decoded.channelData };
   }
   if (audio.channels[0]!.length === 0) throw new AudioSaeError('holds no audio samples (zero length).', fileName);
-  return checkFinite(audio, fileName);
+  return audio.integerSource ? audio : checkFinite(audio, fileName);
 }
 
 export async function loadAudioFile(path: string): Promise<DecodedAudio> {

@@ -20,6 +20,11 @@ export function toMono(channels: Float32Array[]): Float32Array {
   if (channels.length === 1) return channels[0]!;
   const n = channels[0]!.length;
   const out = new Float32Array(n);
+  if (channels.length === 2) {
+    const [a, b] = channels as [Float32Array, Float32Array];
+    for (let i = 0; i < n; i++) out[i] = (a[i]! + b[i]!) * 0.5;
+    return out;
+  }
   for (const ch of channels) for (let i = 0; i < n; i++) out[i]! += ch[i]!;
   const scale = 1 / channels.length;
   for (let i = 0; i < n; i++) out[i]! *= scale;

@@ -2,6 +2,8 @@
 export interface DecodedAudio {
   sampleRateHz: number;
   channels: Float32Array[];
+  /** True when the samples came from integers, which cannot be NaN or infinite (so need no check). */
+  integerSource?: boolean;
 }
 
 /** A log-mel spectrogram: [nMels, frames] row-major, 100 frames per second. */

@@ -83,7 +83,7 @@ export function decodeWav(bytes: Uint8Array, fileName: string): DecodedAudio {
       const ch = out[c]!;
       for (let t = 0, i = c; t < frames; t++, i += channels) ch[t] = pcm[i]! / 32768;
     }
-    return { sampleRateHz, channels: out };
+    return { sampleRateHz, channels: out, integerSource: true };
   }
   let o = data.start;
   for (let t = 0; t < frames; t++) {
@@ -97,5 +97,5 @@ export function decodeWav(bytes: Uint8Array, fileName: string): DecodedAudio {
       out[c]![t] = v;
     }
   }
-  return { sampleRateHz, channels: out };
+  return { sampleRateHz, channels: out, integerSource: format === FORMAT_PCM };
 }
