@@ -1,11 +1,12 @@
 /** The bundled `audiosae` CLI (dist/cli.cjs, built by `npm test` first) on real files. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readNpy } from '../../src/engine/io/npy.ts';
+import { startFakeHub } from '../helpers/fakeHub.ts';
 import { assertClose, fixture } from '../helpers/compare.ts';
 
 const cli = new URL('../../dist/cli.cjs', import.meta.url).pathname;
@@ -16,10 +17,26 @@ const caches = mkdtempSync(join(tmpdir(), 'audiosae-cli-caches-'));
 after(() => rmSync(caches, { recursive: true, force: true }));
 const hubCache = join(caches, 'hf');
 function audiosae(...args: string[]) {
+  return audiosaeWith({}, ...args);
+}
+/** Asynchronous, for tests whose fake Hub lives in this process (spawnSync would block its event loop). */
+function audiosaeAsync(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      env: { ...process.env, AUDIOSAE_EXECUTION_PROVIDER: 'cpu', AUDIOSAE_CACHE: join(caches, 'audiosae'), HF_HUB_CACHE: hubCache, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+function audiosaeWith(env: Record<string, string>, ...args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], {
     encoding: 'utf8',
     // No network here: the Hub endpoint points at a closed local port; graphs are cached in the temp folder.
-    env: { ...process.env, AUDIOSAE_EXECUTION_PROVIDER: 'cpu', AUDIOSAE_CACHE: join(caches, 'audiosae'), HF_HUB_CACHE: hubCache, HF_ENDPOINT: 'http://127.0.0.1:47999' },
+    env: { ...process.env, AUDIOSAE_EXECUTION_PROVIDER: 'cpu', AUDIOSAE_CACHE: join(caches, 'audiosae'), HF_HUB_CACHE: hubCache, HF_ENDPOINT: 'http://127.0.0.1:47999', ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -120,6 +137,31 @@ describe('audiosae CLI', () => {
     assert.equal(report.mode, 'batch-topk');
     assert.match(report.notes.join(' '), /no usable threshold/);
     assert.deepEqual((await readNpy(join(out, 'codes.npy'))).shape, [report.frames, 512]);
+  });
+
+  it('features --backbone hubert-base: downloads weights (falling back to pytorch_model.bin) and the SAE from the Hub, then works offline', async () => {
+    const hubert = fixture('hubert', 'large-like');
+    const sae = new URL('../../media/demo/models/hubert-tiny-random/sae/layer_2/', import.meta.url).pathname;
+    const hub = await startFakeHub({
+      'facebook/hubert-base-ls960': { 'config.json': join(hubert, 'config.json'), 'pytorch_model.bin': join(hubert, 'pytorch_model.bin') },
+      'Egorgij21/Audio-SAE-HuBERT-base': { 'layer_2/ae.pt': join(sae, 'ae.pt'), 'layer_2/config.json': join(sae, 'config.json') },
+    });
+    const cache = join(caches, 'hf-fake');
+    try {
+      const out = join(tmp, 'from-hub');
+      const r = await audiosaeAsync({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache }, 'features', fixture('audio', 'speech.wav'), '--backbone', 'hubert-base', '--layer', '2', '--out', out);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(hub.requests.some((q) => q.includes('model.safetensors')), 'tried safetensors first');
+      assert.ok(existsSync(join(cache, 'models--facebook--hubert-base-ls960', 'refs', 'main')));
+      const report = JSON.parse(readFileSync(join(out, 'features.json'), 'utf8'));
+      assert.equal(report.backbone, 'hubert-base');
+      assert.equal(report.dModel, 64);
+      // Offline, from the cache alone.
+      const again = await audiosaeAsync({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' }, 'features', fixture('audio', 'speech.wav'), '--backbone', 'hubert-base', '--layer', '2', '--out', join(tmp, 'from-cache'));
+      assert.equal(again.code, 0, again.stderr);
+    } finally {
+      await hub.close();
+    }
   });
 
   it('demo: runs offline and writes the HTML report and summary', () => {

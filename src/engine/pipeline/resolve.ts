@@ -2,8 +2,8 @@
  * Where a backbone's weights and a layer's SAE come from: a local folder the user names, the tiny demo models
  * shipped with the package, or the Hugging Face Hub (downloaded into the standard cache).
  */
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { backboneById, checkLayer, type BackboneSpec } from '../backbones/registry.ts';
 import { AudioSaeError } from '../errors.ts';
 import { hubDownload, type HubProgress } from '../hub/index.ts';
@@ -37,7 +37,26 @@ export interface Resolved {
   demo: boolean;
 }
 
-const BACKBONE_FILES = ['config.json', 'model.safetensors'];
+/** Downloads a backbone's config and weights: model.safetensors, else sharded safetensors, else pytorch_model.bin. */
+async function downloadBackbone(o: ResolveOptions, repo: string): Promise<string> {
+  const get = (file: string) => hubDownload({ repo, path: file, signal: o.signal, onProgress: (p) => o.onProgress?.(file, p) });
+  // Not on the Hub, or (offline) not in the cache: try the next kind of weight file.
+  const missing = (e: unknown) => e instanceof AudioSaeError && /does not exist in|is not in the Hugging Face cache/.test(e.message);
+  const config = await get('config.json');
+  for (const candidate of ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin']) {
+    try {
+      const local = await get(candidate);
+      if (candidate.endsWith('.index.json')) {
+        const index = JSON.parse(readFileSync(local, 'utf8')) as { weight_map?: Record<string, string> };
+        for (const shard of new Set(Object.values(index.weight_map ?? {}))) await get(shard);
+      }
+      return dirname(config);
+    } catch (e) {
+      if (!missing(e)) throw e;
+    }
+  }
+  throw new AudioSaeError(`holds no model.safetensors, model.safetensors.index.json or pytorch_model.bin.`, repo);
+}
 
 function saeIn(path: string, layer: number): string {
   if (existsSync(path) && statSync(path).isDirectory()) {
@@ -57,18 +76,12 @@ export async function resolveModels(o: ResolveOptions): Promise<Resolved> {
     const folder = join(o.demoModelsDir, spec.id);
     return { spec, demo, weightsFolder: o.weights ?? folder, saePath: o.needSae === false ? '' : saeIn(o.sae ?? join(folder, 'sae'), o.layer) };
   }
-  let weightsFolder = o.weights;
-  if (!weightsFolder) {
-    for (const file of BACKBONE_FILES) {
-      const local = await hubDownload({ repo: spec.weightsRepo, path: file, signal: o.signal, onProgress: (p) => o.onProgress?.(file, p) });
-      weightsFolder = join(local, '..');
-    }
-  }
+  const weightsFolder = o.weights ?? (await downloadBackbone(o, spec.weightsRepo));
   let saePath = o.needSae === false ? '' : o.sae ? saeIn(o.sae, o.layer) : undefined;
   if (saePath === undefined) {
     const file = `layer_${o.layer}/ae.pt`;
     saePath = await hubDownload({ repo: spec.saeRepo, path: file, signal: o.signal, onProgress: (p) => o.onProgress?.(file, p) });
     await hubDownload({ repo: spec.saeRepo, path: `layer_${o.layer}/config.json`, signal: o.signal }).catch(() => undefined);
   }
-  return { spec, demo, weightsFolder: weightsFolder!, saePath };
+  return { spec, demo, weightsFolder, saePath };
 }
