@@ -1,5 +1,5 @@
 // Packages the extension as one .vsix per platform with @vscode/vsce, containing only what runs:
-// the bundles in dist/, media/ (without the CLI demo assets), package.json, README, LICENSE, and
+// the bundles in dist/, media/ (with the toy demo models and example clip), package.json, README, LICENSE, and
 // onnxruntime-node (+ onnxruntime-common) with the native binaries of the target platform only.
 //   node scripts/package.mjs [target]      target: linux-x64 (default: this machine), linux-arm64, win32-x64,
 //                                           win32-arm64, darwin-arm64
@@ -24,7 +24,7 @@ rmSync(stage, { recursive: true, force: true });
 mkdirSync(join(stage, 'dist'), { recursive: true });
 // The extension needs its host bundle and the engine worker; the CLI bundle ships with the npm package instead.
 for (const f of ['extension.cjs', 'engine-worker.cjs']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
-cpSync(join(root, 'media'), join(stage, 'media'), { recursive: true, filter: (src) => !src.includes(`${join('media', 'demo')}`) });
+cpSync(join(root, 'media'), join(stage, 'media'), { recursive: true });
 for (const f of ['README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

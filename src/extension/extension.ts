@@ -3,6 +3,7 @@
  * the answer; it computes nothing itself.
  */
 import * as vscode from 'vscode';
+import { resolveModels } from '../engine/pipeline/resolve.ts';
 import { WorkerRunner } from '../engine/runtime/workerRunner.ts';
 import type { ExecutionProviderChoice } from '../shared/workerProtocol.ts';
 
@@ -36,9 +37,53 @@ async function showEngineInfo(): Promise<void> {
   }
 }
 
+/**
+ * Downloads the configured backbone and its layer's SAE from the Hub (or finds them in the cache), with a
+ * cancellable progress notification showing the file, bytes, rate and time left.
+ */
+async function downloadModels(context: vscode.ExtensionContext): Promise<void> {
+  const config = vscode.workspace.getConfiguration('audioSae');
+  const backbone = config.get<string>('backbone', 'whisper-small');
+  const layer = config.get<number>('layer', 6);
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `AudioSAE: ${backbone} layer ${layer}`, cancellable: true },
+    async (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      let shown = 0;
+      try {
+        const resolved = await resolveModels({
+          backbone,
+          layer,
+          weights: config.get<string>('weightsFolder') || undefined,
+          sae: config.get<string>('saePath') || undefined,
+          demoModelsDir: vscode.Uri.joinPath(context.extensionUri, 'media', 'demo', 'models').fsPath,
+          signal: abort.signal,
+          onProgress: (file, p) => {
+            const percent = p.total > 0 ? (100 * p.bytes) / p.total : 0;
+            const eta = Number.isFinite(p.etaSeconds) ? `, ${Math.round(p.etaSeconds)} s left` : '';
+            progress.report({
+              message: `${file}: ${(p.bytes / 1e6).toFixed(1)} of ${(p.total / 1e6).toFixed(1)} MB at ${(p.bytesPerSecond / 1e6).toFixed(1)} MB/s${eta}`,
+              increment: percent - shown,
+            });
+            shown = percent >= 100 ? 0 : percent;
+          },
+        });
+        output ??= vscode.window.createOutputChannel('AudioSAE');
+        output.appendLine(`${resolved.spec.label} weights: ${resolved.weightsFolder}`);
+        output.appendLine(`SAE for layer ${layer}: ${resolved.saePath}`);
+        void vscode.window.showInformationMessage(`AudioSAE: ${resolved.spec.label} and its layer ${layer} SAE are ready.`);
+      } catch (e) {
+        void vscode.window.showErrorMessage(`AudioSAE: ${(e as Error).message}`);
+      }
+    },
+  );
+}
+
 export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.commands.registerCommand('audioSae.showEngineInfo', showEngineInfo),
+    vscode.commands.registerCommand('audioSae.downloadModels', () => downloadModels(context)),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (e.affectsConfiguration('audioSae.executionProvider') && runner) {
         const old = runner;

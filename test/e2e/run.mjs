@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ZipReader } from '../../src/engine/checkpoints/zip.ts';
+import { startFakeHub } from '../helpers/fakeHub.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const env = Object.fromEntries(
@@ -29,7 +30,7 @@ const files = [...zip.entries.keys()];
 await zip.close();
 const allowed = [
   /^\[Content_Types\]\.xml$/, /^extension\.vsixmanifest$/, /^extension\/(package\.json|readme\.md|LICENSE\.txt|LICENSE)$/i,
-  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/media\/[^/]+$/,
+  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/media\/.+$/,
   /^extension\/node_modules\/onnxruntime-(node|common)\/(package\.json|LICENSE|README\.md|dist\/.+\.(js|json))$/,
   new RegExp(`^extension/node_modules/onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/[^/]+$`),
 ];
@@ -55,12 +56,24 @@ writeFileSync(join(run, 'user-data/User/settings.json'), JSON.stringify({
   'chat.disableAIFeatures': true,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'git.openRepositoryInParentFolders': 'never',
+  // "Download Models" runs against the loopback Hub below, which serves the toy Whisper as openai/whisper-small.
+  'audioSae.backbone': 'whisper-small',
+  'audioSae.layer': 2,
 }, null, 2));
 writeFileSync(join(run, 'config.yaml'), 'auth: none\n');
+
+const whisper = join(repo, 'test/reference/fixtures/whisper/small-like');
+const sae = join(repo, 'media/demo/models/whisper-tiny-random/sae/layer_2');
+const hub = await startFakeHub({
+  'openai/whisper-small': { 'config.json': join(whisper, 'config.json'), 'model.safetensors': join(whisper, 'model.safetensors') },
+  'Egorgij21/Audio-SAE-Whisper-small': { 'layer_2/ae.pt': join(sae, 'ae.pt'), 'layer_2/config.json': join(sae, 'config.json') },
+});
 
 // code-server writes into HOME/XDG folders: keep them inside the run folder.
 const csEnv = {
   ...process.env,
+  HF_ENDPOINT: hub.url,
+  HF_HUB_CACHE: join(run, 'hf-cache'),
   PATH: `${join(env.E2E_NODE, '..')}:${process.env.PATH}`,
   HOME: join(run, 'home'),
   XDG_CONFIG_HOME: join(run, 'home/.config'),
@@ -94,5 +107,6 @@ try {
   code = await new Promise((resolve) => result.on('exit', (c) => resolve(c ?? 1)));
 } finally {
   stop();
+  await hub.close();
 }
 process.exit(code);

@@ -67,3 +67,12 @@ step('the installed extension starts its engine and reports the execution provid
   await page.waitForTimeout(500);
   await page.screenshot({ path: path.join(SHOTS, 'engine-info.png') });
 });
+
+step('Download Models shows progress and fetches the configured backbone and SAE from the Hub', async () => {
+  await runCommand('AudioSAE: Download Models for the Current Settings');
+  const done = page.locator('.notifications-toasts .notification-list-item', { hasText: 'are ready' });
+  await done.waitFor({ timeout: T });
+  assert.match(await done.innerText(), /Whisper-small and its layer 2 SAE are ready/);
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: path.join(SHOTS, 'download-models.png') });
+});
