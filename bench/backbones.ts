@@ -16,7 +16,7 @@ import { buildWhisperEncoderGraph, type WhisperEncoderConfig } from '../src/engi
 
 let seed = 12345;
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.1;
-const randomWeights: Named = (_name, shape) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand);
+const randomWeights: Named = (_name, shape) => () => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand);
 
 async function median(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, runs: number): Promise<number> {
   await session.run(feeds);
@@ -50,7 +50,7 @@ if (verb === '--matmul') {
       featExtractNorm: 'group', featProjLayerNorm: true, stableLayerNorm: false, layerNormEps: 1e-5, posConvKernel: 128,
       posConvGroups: 16, dModel: 768, heads: 12, ffnDim: 3072, layers: 12,
     };
-    const posConvWeight = Float32Array.from({ length: 768 * 48 * 128 }, rand);
+    const posConvWeight = () => Float32Array.from({ length: 768 * 48 * 128 }, rand);
     return buildHubertEncoderGraph(randomWeights, config, { layer, tap: 'block', normalizeInput: false, posConvWeight });
   };
   console.log(cachedGraph(cacheDir!, { bench: what, layer }, build).path);

@@ -3,10 +3,11 @@
  * with `model.safetensors.index.json`, or `pytorch_model.bin` (through the restricted unpickler). Only the
  * tensors a filter accepts are read, so a Whisper decoder is never loaded.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadSafetensors, loadTorchCheckpoint, toFloat32, type StateDict } from '../checkpoints/index.ts';
+import { loadTorchCheckpoint, readSafetensorsHeader, toFloat32, type StateDict, type Tensor } from '../checkpoints/index.ts';
+import { typedArrayFor } from '../checkpoints/dtypes.ts';
 import { AudioSaeError } from '../errors.ts';
 import type { Named } from '../onnx/layers.ts';
 
@@ -32,33 +33,74 @@ export function weightFiles(folder: string): { kind: 'safetensors' | 'sharded' |
   return undefined;
 }
 
-export async function loadHfWeights(folder: string, keep: (name: string) => boolean): Promise<StateDict> {
+/** A tensor whose data is read from disk only when asked for. */
+export interface LazyTensor {
+  shape: number[];
+  read(): Tensor;
+}
+export type LazyStateDict = Map<string, LazyTensor>;
+
+const eager = (t: Tensor): LazyTensor => ({ shape: t.shape, read: () => t });
+
+/** safetensors: the header now, each tensor's bytes when read (positional reads; nothing kept afterwards). */
+async function lazySafetensors(path: string, keep: (name: string) => boolean): Promise<LazyStateDict> {
+  const header = await readSafetensorsHeader(path);
+  const out: LazyStateDict = new Map();
+  for (const [name, e] of header.entries) {
+    if (!keep(name)) continue;
+    out.set(name, {
+      shape: e.shape,
+      read: () => {
+        const bytes = new Uint8Array(e.end - e.begin);
+        const fd = openSync(path, 'r');
+        try {
+          let done = 0;
+          while (done < bytes.length) {
+            const n = readSync(fd, bytes, done, bytes.length - done, e.begin + done);
+            if (n === 0) throw new AudioSaeError(`is truncated inside tensor "${name}".`, path);
+            done += n;
+          }
+        } finally {
+          closeSync(fd);
+        }
+        return { dtype: e.dtype, shape: e.shape, data: typedArrayFor(e.dtype, bytes.buffer, 0, e.shape.reduce((a, b) => a * b, 1)) };
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * The tensors a filter keeps. Safetensors files (single or sharded) are read lazily, tensor by tensor, when a
+ * graph is written out, so memory stays bounded for multi-gigabyte models; pytorch_model.bin is read whole.
+ */
+export async function loadHfWeights(folder: string, keep: (name: string) => boolean): Promise<LazyStateDict> {
   const found = weightFiles(folder);
   if (!found) {
     throw new AudioSaeError('holds no model weights (model.safetensors, model.safetensors.index.json or pytorch_model.bin).', folder);
   }
-  if (found.kind === 'safetensors') return loadSafetensors(found.files[0]!, keep);
+  if (found.kind === 'safetensors') return lazySafetensors(found.files[0]!, keep);
   if (found.kind === 'bin') {
     const all = await loadTorchCheckpoint(found.files[0]!);
-    return new Map([...all].filter(([k]) => keep(k)));
+    return new Map([...all].filter(([k]) => keep(k)).map(([k, t]) => [k, eager(t)]));
   }
   const index = await readJson(found.files[0]!);
   const map = (index.weight_map ?? {}) as Record<string, string>;
   const shards = [...new Set(Object.entries(map).filter(([k]) => keep(k)).map(([, file]) => file))];
-  const out: StateDict = new Map();
-  for (const shard of shards) for (const [k, v] of await loadSafetensors(join(folder, shard), keep)) out.set(k, v);
+  const out: LazyStateDict = new Map();
+  for (const shard of shards) for (const [k, v] of await lazySafetensors(join(folder, shard), keep)) out.set(k, v);
   return out;
 }
 
-/** A lookup that returns float32 data and checks the shape, naming the folder and tensor on failure. */
-export function namedWeights(dict: StateDict, folder: string, prefix = ''): Named {
+/** A lookup that checks names and shapes at once (naming the folder) and reads float32 data on demand. */
+export function namedWeights(dict: LazyStateDict | StateDict, folder: string, prefix = ''): Named {
   return (name: string, shape: number[]) => {
-    const t = dict.get(prefix + name);
-    if (!t) throw new AudioSaeError(`lacks the tensor "${prefix + name}".`, folder, 'Is this the right model folder, and is the download complete?');
-    if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
-      throw new AudioSaeError(`has "${prefix + name}" with shape [${t.shape.join(', ')}], expected [${shape.join(', ')}].`, folder);
+    const entry = dict.get(prefix + name);
+    if (!entry) throw new AudioSaeError(`lacks the tensor "${prefix + name}".`, folder, 'Is this the right model folder, and is the download complete?');
+    if (entry.shape.length !== shape.length || entry.shape.some((s, i) => s !== shape[i])) {
+      throw new AudioSaeError(`has "${prefix + name}" with shape [${entry.shape.join(', ')}], expected [${shape.join(', ')}].`, folder);
     }
-    return toFloat32(t);
+    return () => toFloat32('read' in entry ? entry.read() : entry);
   };
 }
 

@@ -5,10 +5,10 @@
 import { join } from 'node:path';
 import { AudioSaeError } from '../errors.ts';
 import { weightNorm, type HubertEncoderConfig } from '../onnx/hubert.ts';
-import type { Named } from '../onnx/layers.ts';
+import type { Named, Weight } from '../onnx/layers.ts';
 import { configInt, loadHfWeights, namedWeights, readJson } from './hfWeights.ts';
 
-export async function loadHubertEncoder(folder: string): Promise<{ config: HubertEncoderConfig; weights: Named; posConvWeight: Float32Array }> {
+export async function loadHubertEncoder(folder: string): Promise<{ config: HubertEncoderConfig; weights: Named; posConvWeight: Weight }> {
   const configPath = join(folder, 'config.json');
   const raw = await readJson(configPath);
   const ints = (key: string): number[] => {

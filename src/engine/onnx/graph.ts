@@ -32,10 +32,17 @@ export type AttributeValue = number | { f: number } | string | number[] | { floa
 /** A FLOAT attribute value. */
 export const f = (value: number): { f: number } => ({ f: value });
 
-/** A constant tensor: dims and its data (the typed array decides the ONNX type unless `type` says otherwise). */
+type TypedData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array;
+
+/**
+ * A constant tensor: dims and its data (the typed array decides the ONNX type unless `type` says otherwise).
+ * `data` may be a function producing the array: it is called only when the model is serialised, and with an
+ * external-data sink each array is written and dropped at once, so large models are built in bounded memory.
+ * Lazy data is float32 unless `type` says otherwise.
+ */
 export interface TensorData {
   dims: readonly number[];
-  data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array;
+  data: TypedData | (() => TypedData);
   type?: OnnxTypeName;
 }
 
@@ -59,6 +66,7 @@ interface ValueSpec {
 
 function typeOf(t: TensorData): OnnxTypeName {
   if (t.type) return t.type;
+  if (typeof t.data === 'function') return 'float';
   if (t.data instanceof Float32Array) return 'float';
   if (t.data instanceof Float64Array) return 'double';
   if (t.data instanceof Int32Array) return 'int32';
@@ -71,8 +79,12 @@ function isTensorData(v: unknown): v is TensorData {
   return typeof v === 'object' && v !== null && 'dims' in v && 'data' in v;
 }
 
-function bytesOf(t: TensorData): Uint8Array {
-  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+/** The tensor's bytes, producing lazy data now and checking its length against the dims. */
+function bytesOf(name: string, t: TensorData): Uint8Array {
+  const data = typeof t.data === 'function' ? t.data() : t.data;
+  const expected = t.dims.reduce((a, b) => a * b, 1);
+  if (data.length !== expected) throw new Error(`initializer ${name}: dims [${t.dims.join(', ')}] need ${expected} values, got ${data.length}`);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** Where external initializer bytes go: a file name (relative to the model) and a sink for the bytes. */
@@ -110,7 +122,7 @@ export class GraphBuilder {
   init(name: string, tensor: TensorData): string {
     if (this.initializers.has(name)) throw new Error(`initializer ${name} defined twice`);
     const expected = tensor.dims.reduce((a, b) => a * b, 1);
-    if (tensor.data.length !== expected) {
+    if (typeof tensor.data !== 'function' && tensor.data.length !== expected) {
       throw new Error(`initializer ${name}: dims [${tensor.dims.join(', ')}] need ${expected} values, got ${tensor.data.length}`);
     }
     this.initializers.set(name, tensor);
@@ -205,7 +217,7 @@ function encodeTensor(name: string, t: TensorData, external: ExternalDataSink | 
   w.packedVarints(1, t.dims);
   w.varint(2, OnnxType[typeOf(t)]);
   w.string(8, name);
-  const bytes = bytesOf(t);
+  const bytes = bytesOf(name, t);
   if (external && bytes.byteLength >= threshold) {
     const offset = external.append(bytes);
     const entry = (k: string, v: string) => new ProtoWriter().string(1, k).string(2, v);

@@ -12,7 +12,7 @@
 import { AudioSaeError } from '../errors.ts';
 import type { EncoderTap } from './whisper.ts';
 import { GraphBuilder, f } from './graph.ts';
-import { gelu, layerNorm, linear, selfAttention, type Named } from './layers.ts';
+import { gelu, layerNorm, linear, selfAttention, type Named, type Weight } from './layers.ts';
 
 export interface HubertEncoderConfig {
   convDim: number[];
@@ -39,7 +39,11 @@ export function hubertFrames(c: Pick<HubertEncoderConfig, 'convKernel' | 'convSt
 }
 
 /** w = g · v / ‖v‖, the norm taken over every dimension but 2 (torch weight_norm with dim=2), in float64. */
-export function weightNorm(g: Float32Array, v: Float32Array, shape: [number, number, number]): Float32Array {
+export function weightNorm(gain: Weight, direction: Weight, shape: [number, number, number]): Weight {
+  return () => weightNormNow(gain(), direction(), shape);
+}
+
+function weightNormNow(g: Float32Array, v: Float32Array, shape: [number, number, number]): Float32Array {
   const [o, i, k] = shape;
   const norms = new Float64Array(k);
   for (let a = 0; a < o * i; a++) for (let c = 0; c < k; c++) norms[c]! += v[a * k + c]! ** 2;
@@ -51,7 +55,7 @@ export function weightNorm(g: Float32Array, v: Float32Array, shape: [number, num
 export function buildHubertEncoderGraph(
   w: Named,
   c: HubertEncoderConfig,
-  options: { layer: number; tap: EncoderTap; normalizeInput: boolean; posConvWeight: Float32Array },
+  options: { layer: number; tap: EncoderTap; normalizeInput: boolean; posConvWeight: Weight },
 ): GraphBuilder {
   const { layer, tap } = options;
   if (!Number.isInteger(layer) || layer < 1 || layer > c.layers) {
@@ -83,7 +87,7 @@ export function buildHubertEncoderGraph(
       x = g.node('InstanceNormalization', [x, g.init(`conv0.gn.weight`, { dims: [out], data: w(`${p}layer_norm.weight`, [out]) }),
         g.init(`conv0.gn.bias`, { dims: [out], data: w(`${p}layer_norm.bias`, [out]) })], { epsilon: f(1e-5) });
     } else if (c.featExtractNorm === 'layer') {
-      const t = layerNorm(g, g.node('Transpose', [x], { perm: [0, 2, 1] }), w(`${p}layer_norm.weight`, [out]), w(`${p}layer_norm.bias`, [out]), 1e-5, `conv${i}.ln`);
+      const t = layerNorm(g, g.node('Transpose', [x], { perm: [0, 2, 1] }), w(`${p}layer_norm.weight`, [out]), w(`${p}layer_norm.bias`, [out]), out, 1e-5, `conv${i}.ln`);
       x = g.node('Transpose', [t], { perm: [0, 2, 1] });
     }
     x = gelu(g, x);
@@ -91,7 +95,7 @@ export function buildHubertEncoderGraph(
   }
   x = g.node('Transpose', [x], { perm: [0, 2, 1] }); // [1, T, C]
   if (c.featProjLayerNorm) {
-    x = layerNorm(g, x, w('feature_projection.layer_norm.weight', [channels]), w('feature_projection.layer_norm.bias', [channels]), c.layerNormEps, 'proj.ln');
+    x = layerNorm(g, x, w('feature_projection.layer_norm.weight', [channels]), w('feature_projection.layer_norm.bias', [channels]), channels, c.layerNormEps, 'proj.ln');
   }
   x = linear(g, x, w('feature_projection.projection.weight', [d, channels]), d, channels, w('feature_projection.projection.bias', [d]), 'proj');
 
@@ -107,7 +111,7 @@ export function buildHubertEncoderGraph(
   x = g.node('Add', [x, g.node('Transpose', [gelu(g, trimmed)], { perm: [0, 2, 1] })]);
 
   const eps = c.layerNormEps;
-  const ln = (input: string, name: string, tag: string) => layerNorm(g, input, w(`${name}.weight`, [d]), w(`${name}.bias`, [d]), eps, tag);
+  const ln = (input: string, name: string, tag: string) => layerNorm(g, input, w(`${name}.weight`, [d]), w(`${name}.bias`, [d]), d, eps, tag);
   if (!c.stableLayerNorm) x = ln(x, 'encoder.layer_norm', 'enc.ln');
   for (let i = 0; i < layer; i++) {
     const p = `encoder.layers.${i}.`;

@@ -1,26 +1,35 @@
 /**
  * Transformer building blocks for encoder graphs, on activations shaped [batch, time, channels]:
  * Linear (PyTorch [out, in] weights), LayerNorm, exact-erf GELU and multi-head self-attention.
- * Weights are float32 row-major as read from checkpoints.
+ * Weights are float32 row-major as read from checkpoints, passed as thunks so they are read when written out.
  */
 import { GraphBuilder, f } from './graph.ts';
 
+/** A weight whose float32 data is read (or computed) only when the model is serialised. */
+export type Weight = () => Float32Array;
+
 export interface Named {
-  /** Float32 data of a named weight with its shape; throws a clear error when it is missing. */
-  (name: string, shape: number[]): Float32Array;
+  /**
+   * A named weight of the given shape. Missing names and wrong shapes throw at once, with the file named;
+   * the data itself is read later, when the graph is written out (see TensorData in graph.ts).
+   */
+  (name: string, shape: number[]): Weight;
 }
 
 /** y = x · Wᵀ + b with W [out, in] (transposed once here so the graph multiplies without copies). */
-export function linear(g: GraphBuilder, x: string, weight: Float32Array, outDim: number, inDim: number, bias?: Float32Array, name = g.fresh('linear')): string {
-  const wt = new Float32Array(inDim * outDim);
-  for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) wt[i * outDim + o] = weight[o * inDim + i]!;
-  const y = g.node('MatMul', [x, g.init(`${name}.weight_t`, { dims: [inDim, outDim], data: wt })]);
+export function linear(g: GraphBuilder, x: string, weight: Weight, outDim: number, inDim: number, bias?: Weight, name = g.fresh('linear')): string {
+  const transposed = () => {
+    const w = weight();
+    const wt = new Float32Array(inDim * outDim);
+    for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) wt[i * outDim + o] = w[o * inDim + i]!;
+    return wt;
+  };
+  const y = g.node('MatMul', [x, g.init(`${name}.weight_t`, { dims: [inDim, outDim], data: transposed })]);
   return bias ? g.node('Add', [y, g.init(`${name}.bias`, { dims: [outDim], data: bias })]) : y;
 }
 
 /** LayerNorm over the last axis. */
-export function layerNorm(g: GraphBuilder, x: string, weight: Float32Array, bias: Float32Array, eps: number, name = g.fresh('ln')): string {
-  const d = weight.length;
+export function layerNorm(g: GraphBuilder, x: string, weight: Weight, bias: Weight, d: number, eps: number, name = g.fresh('ln')): string {
   return g.node('LayerNormalization', [x, g.init(`${name}.weight`, { dims: [d], data: weight }), g.init(`${name}.bias`, { dims: [d], data: bias })], {
     axis: -1,
     epsilon: f(eps),
@@ -34,10 +43,10 @@ export function gelu(g: GraphBuilder, x: string): string {
 }
 
 export interface AttentionWeights {
-  q: Float32Array; qBias?: Float32Array;
-  k: Float32Array; kBias?: Float32Array;
-  v: Float32Array; vBias?: Float32Array;
-  out: Float32Array; outBias?: Float32Array;
+  q: Weight; qBias?: Weight;
+  k: Weight; kBias?: Weight;
+  v: Weight; vBias?: Weight;
+  out: Weight; outBias?: Weight;
 }
 
 /** Multi-head self-attention without mask: softmax(q·kᵀ / √dₕ) · v, heads concatenated, output projection. */

@@ -39,7 +39,7 @@ export function buildWhisperEncoderGraph(w: Named, c: WhisperEncoderConfig, opti
 
   for (let i = 0; i < layer; i++) {
     const p = `model.encoder.layers.${i}.`;
-    const ln1 = layerNorm(g, x, w(`${p}self_attn_layer_norm.weight`, [d]), w(`${p}self_attn_layer_norm.bias`, [d]), LN_EPS, `l${i}.ln1`);
+    const ln1 = layerNorm(g, x, w(`${p}self_attn_layer_norm.weight`, [d]), w(`${p}self_attn_layer_norm.bias`, [d]), d, LN_EPS, `l${i}.ln1`);
     const attn = selfAttention(g, ln1, {
       q: w(`${p}self_attn.q_proj.weight`, [d, d]), qBias: w(`${p}self_attn.q_proj.bias`, [d]),
       k: w(`${p}self_attn.k_proj.weight`, [d, d]),
@@ -47,11 +47,11 @@ export function buildWhisperEncoderGraph(w: Named, c: WhisperEncoderConfig, opti
       out: w(`${p}self_attn.out_proj.weight`, [d, d]), outBias: w(`${p}self_attn.out_proj.bias`, [d]),
     }, d, c.heads, `l${i}.attn`);
     x = g.node('Add', [x, attn]);
-    const ln2 = layerNorm(g, x, w(`${p}final_layer_norm.weight`, [d]), w(`${p}final_layer_norm.bias`, [d]), LN_EPS, `l${i}.ln2`);
+    const ln2 = layerNorm(g, x, w(`${p}final_layer_norm.weight`, [d]), w(`${p}final_layer_norm.bias`, [d]), d, LN_EPS, `l${i}.ln2`);
     const hidden = gelu(g, linear(g, ln2, w(`${p}fc1.weight`, [c.ffnDim, d]), c.ffnDim, d, w(`${p}fc1.bias`, [c.ffnDim]), `l${i}.fc1`));
     x = g.node('Add', [x, linear(g, hidden, w(`${p}fc2.weight`, [d, c.ffnDim]), d, c.ffnDim, w(`${p}fc2.bias`, [d]), `l${i}.fc2`)]);
   }
-  if (tap === 'final-norm') x = layerNorm(g, x, w('model.encoder.layer_norm.weight', [d]), w('model.encoder.layer_norm.bias', [d]), LN_EPS, 'ln_post');
+  if (tap === 'final-norm') x = layerNorm(g, x, w('model.encoder.layer_norm.weight', [d]), w('model.encoder.layer_norm.bias', [d]), d, LN_EPS, 'ln_post');
   g.node('Identity', [x], {}, 'acts');
   g.output('acts', 'float', ['batch', positions, d]);
   return g;

@@ -9,12 +9,12 @@ import { loadHubertEncoder } from '../backbones/hubert.ts';
 import { loadWhisperEncoder } from '../backbones/whisper.ts';
 import { AudioSaeError } from '../errors.ts';
 import type { HubertEncoderConfig } from '../onnx/hubert.ts';
-import type { Named } from '../onnx/layers.ts';
+import type { Named, Weight } from '../onnx/layers.ts';
 import type { WhisperEncoderConfig } from '../onnx/whisper.ts';
 
 export type OpenBackbone =
   | { family: 'whisper'; folder: string; identity: string; config: WhisperEncoderConfig; weights: Named; layers: number; dModel: number }
-  | { family: 'hubert'; folder: string; identity: string; config: HubertEncoderConfig; weights: Named; posConvWeight: Float32Array; layers: number; dModel: number };
+  | { family: 'hubert'; folder: string; identity: string; config: HubertEncoderConfig; weights: Named; posConvWeight: Weight; layers: number; dModel: number };
 
 /** Folder, weight file sizes and modification times: changes when the weights change. */
 function identityOf(folder: string): string {

@@ -42,7 +42,7 @@ describe('Whisper encoder graph against the openai-whisper forward pass', () => 
     const bin = await loadTorchCheckpoint(join(dir, 'pytorch_model.bin'));
     assert.ok(bin.has('model.decoder.layers.0.encoder_attn.k_proj.weight'));
     const fromBin = namedWeights(new Map([...bin].filter(([k]) => k.startsWith('model.encoder.'))), dir);
-    assert.deepEqual(fromBin('model.encoder.conv1.weight', [64, 128, 3]), a.weights('model.encoder.conv1.weight', [64, 128, 3]));
+    assert.deepEqual(fromBin('model.encoder.conv1.weight', [64, 128, 3])(), a.weights('model.encoder.conv1.weight', [64, 128, 3])());
     const onlyEncoder = await loadHfWeights(dir, (k) => k.startsWith('model.encoder.'));
     assert.ok([...onlyEncoder.keys()].every((k) => !k.startsWith('model.decoder.')));
   });

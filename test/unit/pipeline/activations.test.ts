@@ -70,6 +70,23 @@ describe('graph cache', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('streams lazy weights: each is produced only when written, one at a time', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audiosae-cache-'));
+    const events: string[] = [];
+    const g = new GraphBuilder();
+    let x = g.input('x', 'float', [1024]);
+    for (let i = 0; i < 3; i++) {
+      x = g.node('Add', [x, g.init(`w${i}`, { dims: [1024], data: () => { events.push(`read w${i}`); return new Float32Array(1024).fill(i); } })]);
+    }
+    g.node('Identity', [x], {}, 'y');
+    g.output('y', 'float', [1024]);
+    assert.deepEqual(events, [], 'read while building');
+    const chunks = g.toModel({ external: { location: 'w.bin', append: (b) => { events.push(`write ${b.byteLength}`); return 0; } } });
+    assert.ok(chunks.length > 0);
+    assert.deepEqual(events, ['read w0', 'write 4096', 'read w1', 'write 4096', 'read w2', 'write 4096']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('leaves nothing that looks valid when a build fails', () => {
     const dir = mkdtempSync(join(tmpdir(), 'audiosae-cache-'));
     assert.throws(() => cachedGraph(dir, { k: 2 }, () => { throw new Error('weights folder lacks a tensor'); }), /lacks a tensor/);
