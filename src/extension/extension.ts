@@ -4,6 +4,8 @@
  */
 import * as vscode from 'vscode';
 import { resolveModels } from '../engine/pipeline/resolve.ts';
+import { installCudaProvider } from '../engine/runtime/cudaProvider.ts';
+import { ortBinaryDir, ortVersion } from '../engine/runtime/providers.ts';
 import { WorkerRunner } from '../engine/runtime/workerRunner.ts';
 import type { ExecutionProviderChoice } from '../shared/workerProtocol.ts';
 
@@ -80,10 +82,56 @@ async function downloadModels(context: vscode.ExtensionContext): Promise<void> {
   );
 }
 
+/** With the user's consent, fetches onnxruntime's CUDA provider libraries from NuGet (Linux x64). */
+async function installCuda(): Promise<void> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    void vscode.window.showInformationMessage('AudioSAE: the onnxruntime CUDA provider files exist for Linux x64 only. On Windows DirectML and on macOS CoreML need no download.');
+    return;
+  }
+  const version = ortVersion();
+  const consent = await vscode.window.showWarningMessage(
+    `Download onnxruntime ${version}'s CUDA provider libraries (several hundred MB, from the NuGet package Microsoft.ML.OnnxRuntime.Gpu.Linux) into the extension? ` +
+      'They need an NVIDIA driver with CUDA 12 and cuDNN 9 installed separately.',
+    { modal: true },
+    'Download',
+  );
+  if (consent !== 'Download') return;
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'AudioSAE: CUDA provider files', cancellable: true },
+    async (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      let shown = 0;
+      try {
+        const files = await installCudaProvider({
+          binaryDir: ortBinaryDir(),
+          version,
+          signal: abort.signal,
+          onProgress: (bytes, total) => {
+            const percent = total > 0 ? (100 * bytes) / total : 0;
+            progress.report({ message: `${(bytes / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB`, increment: percent - shown });
+            shown = percent;
+          },
+        });
+        // A new engine picks the provider up; "auto" now tries CUDA first.
+        const old = runner;
+        runner = undefined;
+        await (await old?.catch(() => undefined))?.dispose();
+        output ??= vscode.window.createOutputChannel('AudioSAE');
+        for (const f of files) output.appendLine(`installed ${f}`);
+        void vscode.window.showInformationMessage('AudioSAE: CUDA provider files installed. Run "AudioSAE: Show Engine Info" to see which provider runs.');
+      } catch (e) {
+        void vscode.window.showErrorMessage(`AudioSAE: ${(e as Error).message}`);
+      }
+    },
+  );
+}
+
 export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.commands.registerCommand('audioSae.showEngineInfo', showEngineInfo),
     vscode.commands.registerCommand('audioSae.downloadModels', () => downloadModels(context)),
+    vscode.commands.registerCommand('audioSae.installCudaProvider', installCuda),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (e.affectsConfiguration('audioSae.executionProvider') && runner) {
         const old = runner;

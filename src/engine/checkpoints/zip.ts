@@ -4,8 +4,10 @@
  * directory; each entry's data offset comes from its LOCAL header, whose extra field differs from the central
  * one when the writer pads for alignment. ZIP64 sizes and offsets are honoured. STORED and DEFLATE entries.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { inflateRawSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import { AudioSaeError } from '../errors.ts';
 
 export interface ZipEntry {
@@ -79,6 +81,18 @@ export class ZipReader {
       }
     }
     throw new AudioSaeError(`uses ZIP compression method ${entry.method} for "${entry.name}", which is not supported.`, this.file);
+  }
+
+  /** Streams an entry's (decompressed) contents into a file, for entries too large to hold in memory. */
+  async extractTo(entry: ZipEntry, destination: string, signal?: AbortSignal): Promise<void> {
+    if (entry.method !== 0 && entry.method !== 8) {
+      throw new AudioSaeError(`uses ZIP compression method ${entry.method} for "${entry.name}", which is not supported.`, this.file);
+    }
+    const start = await this.dataOffset(entry);
+    const source = createReadStream(this.file, { start, end: start + entry.compressedSize - 1 });
+    const sink = createWriteStream(destination);
+    if (entry.method === 8) await pipeline(source, createInflateRaw(), sink, { signal });
+    else await pipeline(source, sink, { signal });
   }
 }
 

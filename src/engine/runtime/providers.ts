@@ -4,7 +4,7 @@
  * as usable once a tiny session created with it alone runs and gives the right answer. An explicit choice that
  * does not work is an error that says why. The same graphs and the same checks run on every provider.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -56,6 +56,12 @@ function platformGpuProviders(): ProviderChoice['name'][] {
 export function ortBinaryDir(): string {
   const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
   return join(dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** The installed onnxruntime-node version (CUDA provider files must match it exactly). */
+export function ortVersion(): string {
+  const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
 /** Why a provider cannot work here without trying it, or undefined. */
