@@ -150,6 +150,20 @@ def main():
             for n, o in enumerate(outs, start=1):
                 o.numpy().astype('<f4').tofile(os.path.join(folder, 'ref', f'{i}.layer{n}.f32'))
             final.numpy().astype('<f4').tofile(os.path.join(folder, 'ref', f'{i}.final.f32'))
+    # The small-like weights again, sharded in two files with a model.safetensors.index.json, as large models ship.
+    sharded = os.path.join(OUT, 'small-like-sharded')
+    os.makedirs(sharded)
+    shutil.copy(os.path.join(OUT, 'small-like', 'config.json'), sharded)
+    w = make_weights(d, heads, layers, ffn, 80, 11)
+    names = sorted(w)
+    halves = {'model-00001-of-00002.safetensors': names[: len(names) // 2], 'model-00002-of-00002.safetensors': names[len(names) // 2:]}
+    weight_map = {}
+    for shard, keys in halves.items():
+        write_safetensors(os.path.join(sharded, shard), {k: w[k] for k in keys})
+        weight_map.update({k: shard for k in keys})
+    with open(os.path.join(sharded, 'model.safetensors.index.json'), 'w') as f:
+        json.dump({'metadata': {'total_size': 0}, 'weight_map': weight_map}, f, indent=1)
+
     # End to end on audio (small-like, layer 2): per 30 s window log-mel → encoder → keep ceil(real / 320) frames.
     folder = os.path.join(OUT, 'small-like')
     w = {k: v.float() for k, v in make_weights(d, heads, layers, ffn, 80, 11).items()}

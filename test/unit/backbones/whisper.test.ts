@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadWhisperEncoder } from '../../../src/engine/backbones/whisper.ts';
@@ -45,6 +46,24 @@ describe('Whisper encoder graph against the openai-whisper forward pass', () => 
     assert.deepEqual(fromBin('model.encoder.conv1.weight', [64, 128, 3])(), a.weights('model.encoder.conv1.weight', [64, 128, 3])());
     const onlyEncoder = await loadHfWeights(dir, (k) => k.startsWith('model.encoder.'));
     assert.ok([...onlyEncoder.keys()].every((k) => !k.startsWith('model.decoder.')));
+  });
+
+  it('reads sharded safetensors through model.safetensors.index.json', async () => {
+    const { config, weights } = await loadWhisperEncoder(fixture('whisper', 'small-like-sharded'));
+    await runner.load('sharded', () => ({ key: 'sharded', bytes: buildWhisperEncoderGraph(weights, config, { layer: 3, tap: 'block' }).toBytes() }));
+    const dir = fixture('whisper', 'small-like');
+    const out = await runner.run('sharded', { mel: { type: 'float32', dims: [1, 80, 3000], data: f32(join(dir, 'inputs', '0.f32')) } });
+    assertRelativeL2(out.acts!.data as Float32Array, f32(join(dir, 'ref', '0.layer3.f32')), 1e-4, 'sharded');
+  });
+
+  it('names the tensor and both shapes when the weights do not fit the config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audiosae-whisper-'));
+    const config = JSON.parse(readFileSync(join(fixture('whisper', 'small-like'), 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, d_model: 32 }));
+    copyFileSync(join(fixture('whisper', 'small-like'), 'model.safetensors'), join(dir, 'model.safetensors'));
+    const { config: c, weights } = await loadWhisperEncoder(dir);
+    assert.throws(() => buildWhisperEncoderGraph(weights, c, { layer: 1, tap: 'block' }), /has "model\.encoder\.conv1\.weight" with shape \[64, 80, 3\], expected \[32, 80, 3\]/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses a layer the model does not have', async () => {
