@@ -66,7 +66,7 @@ export async function run(args: ParsedArgs): Promise<void> {
       `Decoded ${f.audio.channels} channel(s) at ${f.audio.sourceRateHz} Hz, averaged to mono and resampled to 16 kHz.`,
       `Backbone: ${resolved.spec.label}, output of block ${choice.layer} (${choice.tap === 'block' ? 'raw block output' : 'after the final LayerNorm'}), ${f.acts.framesPerSecond} frames/s.${random}`,
       `SAE: d = ${f.sae.dModel}, F = ${f.sae.dictSize}, k = ${f.sae.k}; mode ${f.result.modeUsed}.`,
-      ...f.notes.map((n) => n.replace(resolved.saePath, 'the SAE')),
+      ...f.notes.map((n) => n.replace(resolved.saePath, 'The SAE')),
       `onnxruntime execution provider: ${provider.name}${provider.notes.length ? ` (${provider.notes.join('; ')})` : ''}.`,
     ],
     mel: { nMels: mel.nMels, frames: shownFrames, framesPerSecond: 100, data: shown },
