@@ -6,7 +6,8 @@
  *   → Conv with fixed kernels [400, 1, 400], stride 160: rows 0..200 = hann·cos (bins 0..200), rows
  *     201..399 = hann·sin (bins 1..199; the sine parts of bins 0 and 200 are zero), i.e. the 400-point DFT as
  *     one matrix product, which onnxruntime runs faster here than a factored FFT made of small ops
- *   → drop the last of the 3001 frames → power = re² + im² → mel filters [nMels, 201] · power
+ *     (torch.stft makes 3001 frames and Whisper drops the last; padding the right end by only 40 samples
+ *     makes exactly the 3000 kept frames, with the same values) → power = re² + im² → mel filters · power
  *   → log10(max(mel, 1e-10)) → max(x, max(x) − 8) per window → (x + 4) / 4   → [B, nMels, 3000]
  *
  * Long audio is cut into consecutive 30 s windows, each zero-padded and floored on its own (reference doc §3).
@@ -42,12 +43,14 @@ export function buildLogMelGraph(nMels: number): GraphBuilder {
   const g = new GraphBuilder(`whisper-logmel-${nMels}`);
   const wave = g.input('wave', 'float', ['batch', WINDOW_SAMPLES]);
   const x = g.node('Unsqueeze', [wave, g.constInt64([1])]); // [B, 1, 480000]
-  const padded = g.node('Pad', [x, g.constInt64([0, 0, N_FFT / 2, 0, 0, N_FFT / 2])], { mode: 'reflect' });
+  // Left: the centred STFT's 200 reflected samples. Right: what the last kept frame (t = 2999, ending at
+  // 2999·160 − 200 + 400 = 480 040) reaches past the end: 40 reflected samples.
+  const rightPad = (MEL_FRAMES_PER_WINDOW - 1) * HOP_SAMPLES - N_FFT / 2 + N_FFT - WINDOW_SAMPLES;
+  const padded = g.node('Pad', [x, g.constInt64([0, 0, N_FFT / 2, 0, 0, rightPad])], { mode: 'reflect' });
   const kernels = g.init('dft_kernels', { dims: [BINS + SINES, 1, N_FFT], data: dftKernels() });
-  const spec = g.node('Conv', [padded, kernels], { strides: [HOP_SAMPLES], kernel_shape: [N_FFT] }); // [B, 400, 3001]
+  const frames = g.node('Conv', [padded, kernels], { strides: [HOP_SAMPLES], kernel_shape: [N_FFT] }); // [B, 400, 3000]
   const slice = (start: number, end: number, axis: number, input: string) =>
     g.node('Slice', [input, g.constInt64([start]), g.constInt64([end]), g.constInt64([axis])]);
-  const frames = slice(0, MEL_FRAMES_PER_WINDOW, 2, spec); // drop the last frame
   const re = slice(0, BINS, 1, frames);
   const im = slice(BINS, BINS + SINES, 1, frames); // [B, 199, 3000]
   const imSquared = g.node('Pad', [g.node('Mul', [im, im]), g.constInt64([0, 1, 0, 0, 1, 0])]); // zero rows for bins 0, 200
