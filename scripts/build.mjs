@@ -24,6 +24,9 @@ const builds = [
   { ...common, entryPoints: { 'engine-worker': 'src/engine/runtime/worker.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' },
     banner: { js: "#!/usr/bin/env node\nconst importMetaUrl = require('url').pathToFileURL(__filename).href;" } },
+  // The editor webview: a browser bundle, no Node.
+  { entryPoints: { editor: 'webview/editor/main.ts' }, outdir: 'dist/webview', bundle: true, platform: 'browser', format: 'iife',
+    target: 'es2022', sourcemap: 'linked', logLevel: 'warning' },
 ];
 
 if (watch) {

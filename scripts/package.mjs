@@ -24,6 +24,7 @@ rmSync(stage, { recursive: true, force: true });
 mkdirSync(join(stage, 'dist'), { recursive: true });
 // The extension needs its host bundle and the engine worker; the CLI bundle ships with the npm package instead.
 for (const f of ['extension.cjs', 'engine-worker.cjs']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
+cpSync(join(root, 'dist', 'webview', 'editor.js'), join(stage, 'dist', 'webview', 'editor.js'));
 cpSync(join(root, 'media'), join(stage, 'media'), { recursive: true });
 for (const f of ['README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
 

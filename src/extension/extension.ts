@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { resolveModels } from '../engine/pipeline/resolve.ts';
+import { AudioEditorProvider } from './audioEditor.ts';
 import { installCudaProvider } from '../engine/runtime/cudaProvider.ts';
 import { ortBinaryDir, ortVersion } from '../engine/runtime/providers.ts';
 import { WorkerRunner } from '../engine/runtime/workerRunner.ts';
@@ -129,6 +130,9 @@ async function installCuda(): Promise<void> {
 
 export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
+    vscode.window.registerCustomEditorProvider(AudioEditorProvider.viewType, new AudioEditorProvider(context, engine), {
+      supportsMultipleEditorsPerDocument: true,
+    }),
     vscode.commands.registerCommand('audioSae.showEngineInfo', showEngineInfo),
     vscode.commands.registerCommand('audioSae.downloadModels', () => downloadModels(context)),
     vscode.commands.registerCommand('audioSae.installCudaProvider', installCuda),

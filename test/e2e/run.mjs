@@ -30,7 +30,7 @@ const files = [...zip.entries.keys()];
 await zip.close();
 const allowed = [
   /^\[Content_Types\]\.xml$/, /^extension\.vsixmanifest$/, /^extension\/(package\.json|readme\.md|LICENSE\.txt|LICENSE)$/i,
-  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/media\/.+$/,
+  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/dist\/webview\/editor\.js$/, /^extension\/media\/.+$/,
   /^extension\/node_modules\/onnxruntime-(node|common)\/(package\.json|LICENSE|README\.md|dist\/.+\.(js|json))$/,
   new RegExp(`^extension/node_modules/onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/[^/]+$`),
 ];
@@ -44,6 +44,7 @@ console.log(`vsix: ${files.length} files, all expected`);
 const workspace = join(run, 'workspace');
 cpSync(join(repo, 'media/demo/example.wav'), join(workspace, 'example.wav'));
 writeFileSync(join(workspace, 'notes.txt'), 'a workspace with a clip\n');
+writeFileSync(join(workspace, 'corrupt.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6)]));
 writeFileSync(join(run, 'user-data/User/settings.json'), JSON.stringify({
   'workbench.startupEditor': 'none',
   'security.workspace.trust.enabled': false,
@@ -56,6 +57,7 @@ writeFileSync(join(run, 'user-data/User/settings.json'), JSON.stringify({
   'chat.disableAIFeatures': true,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'git.openRepositoryInParentFolders': 'never',
+  'workbench.editorAssociations': { '*.wav': 'audioSae.audioEditor' },
   // "Download Models" runs against the loopback Hub below, which serves the toy Whisper as openai/whisper-small.
   'audioSae.backbone': 'whisper-small',
   'audioSae.layer': 2,
@@ -63,10 +65,11 @@ writeFileSync(join(run, 'user-data/User/settings.json'), JSON.stringify({
 writeFileSync(join(run, 'config.yaml'), 'auth: none\n');
 
 const whisper = join(repo, 'test/reference/fixtures/whisper/small-like');
-const sae = join(repo, 'media/demo/models/whisper-tiny-random/sae/layer_2');
+const saes = join(repo, 'media/demo/models/whisper-tiny-random/sae');
 const hub = await startFakeHub({
   'openai/whisper-small': { 'config.json': join(whisper, 'config.json'), 'model.safetensors': join(whisper, 'model.safetensors') },
-  'Egorgij21/Audio-SAE-Whisper-small': { 'layer_2/ae.pt': join(sae, 'ae.pt'), 'layer_2/config.json': join(sae, 'config.json') },
+  'Egorgij21/Audio-SAE-Whisper-small': Object.fromEntries([1, 2, 3].flatMap((n) => [
+    [`layer_${n}/ae.pt`, join(saes, `layer_${n}`, 'ae.pt')], [`layer_${n}/config.json`, join(saes, `layer_${n}`, 'config.json')]])),
 });
 
 // code-server writes into HOME/XDG folders: keep them inside the run folder.

@@ -43,13 +43,20 @@ function step(name, fn) {
   });
 }
 
+/** Runs a command from the palette, retrying while the extension's contributions are still being registered. */
 async function runCommand(label) {
-  await page.locator('.part.statusbar').click({ position: { x: 5, y: 5 } }).catch(() => {});
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible', timeout: T });
-  await input.fill(`>${label}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: T });
+  const deadline = Date.now() + T;
+  for (;;) {
+    await page.locator('.part.statusbar').click({ position: { x: 5, y: 5 } }).catch(() => {});
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible', timeout: T });
+    await input.fill(`>${label}`);
+    const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 5000 }).then(() => true, () => false);
+    if (found) break;
+    await page.keyboard.press('Escape');
+    if (Date.now() > deadline) throw new Error(`command "${label}" never appeared in the palette`);
+  }
   await page.keyboard.press('Enter');
 }
 
@@ -75,4 +82,59 @@ step('Download Models shows progress and fetches the configured backbone and SAE
   assert.match(await done.innerText(), /Whisper-small and its layer 2 SAE are ready/);
   await page.waitForTimeout(500);
   await page.screenshot({ path: path.join(SHOTS, 'download-models.png') });
+});
+
+// A VS Code webview is <iframe class="webview"> (host page) holding <iframe id="active-frame"> (our page).
+const webview = () => page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+
+/** How many distinct colours a canvas shows (sampled), read inside the webview. */
+const colours = (locator) => locator.evaluate((c) => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const seen = new Set();
+  for (let i = 0; i < d.length; i += 4 * 37) if (d[i + 3] > 0) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+  return seen.size;
+});
+
+step('opening a .wav shows the spectrogram and the SAE feature lanes', async () => {
+  await page.getByRole('treeitem', { name: /example\.wav/ }).click();
+  const wv = webview();
+  await wv.locator('#spectrogram[data-drawn="true"]').waitFor({ timeout: T });
+  await wv.locator('body[data-features="whisper-small:2"]').waitFor({ timeout: T });
+  assert.ok(await colours(wv.locator('#spectrogram')) > 20, 'spectrogram has too few colours');
+  assert.ok(Number(await wv.locator('#lanes').getAttribute('data-lanes')) > 5);
+  assert.ok(await colours(wv.locator('#lanes')) > 5, 'feature lanes look empty');
+  assert.match(await wv.locator('#status').innerText(), /layer 2/);
+  await page.screenshot({ path: path.join(SHOTS, 'editor.png') });
+});
+
+step('hovering shows the frame and its active features', async () => {
+  const wv = webview();
+  await wv.locator('#lanes').hover({ position: { x: 300, y: 4 } });
+  const tip = wv.locator('#tooltip');
+  await tip.waitFor({ state: 'visible', timeout: T });
+  assert.match(await tip.innerText(), /s · frame \d+ · L0 \d+\n#\d+ /);
+});
+
+step('clicking a feature draws its activation curve over the spectrogram', async () => {
+  const wv = webview();
+  assert.equal(await colours(wv.locator('#overlay')), 0);
+  await wv.locator('#features tr[data-feature]').first().click();
+  await wv.locator('#overlay:not([data-selected=""])').waitFor({ timeout: T });
+  assert.ok(await colours(wv.locator('#overlay')) > 0, 'no curve drawn');
+  await page.screenshot({ path: path.join(SHOTS, 'editor-feature.png') });
+});
+
+step('changing the layer reruns the model', async () => {
+  const wv = webview();
+  await wv.locator('#layer').selectOption('3');
+  await wv.locator('body[data-features="whisper-small:3"]').waitFor({ timeout: T });
+  assert.match(await wv.locator('#status').innerText(), /layer 3/);
+});
+
+step('a corrupt file shows an explanatory message in the editor', async () => {
+  await page.getByRole('treeitem', { name: /corrupt\.wav/ }).click();
+  const error = webview().locator('#error');
+  await error.waitFor({ state: 'visible', timeout: T });
+  assert.match(await error.innerText(), /corrupt\.wav: has a truncated "fmt " chunk/);
+  await page.screenshot({ path: path.join(SHOTS, 'editor-corrupt.png') });
 });

@@ -11,7 +11,9 @@ import { layerActivations, type Activations } from './activations.ts';
 import { openBackbone } from './backbone.ts';
 
 export interface ClipFeaturesOptions {
-  audioPath: string;
+  /** A file to load, or audio already at 16 kHz mono (e.g. decoded from bytes a VS Code document gave). */
+  audioPath?: string;
+  audio?: Audio16k;
   weightsFolder: string;
   saePath: string;
   layer: number;
@@ -44,7 +46,7 @@ export async function clipFeatures(runner: ModelRunner, o: ClipFeaturesOptions):
       'Use the SAE trained on this backbone.',
     );
   }
-  const audio = await loadAudio16kMono(o.audioPath, runner);
+  const audio = o.audio ?? (await loadAudio16kMono(o.audioPath!, runner));
   const acts = await layerActivations(runner, backbone, audio.samples, {
     layer: o.layer, tap: o.tap, normalizeInput: o.normalizeInput, maxHubertSeconds: o.maxHubertSeconds, cacheDir: o.cacheDir,
     onProgress: (done, total) => o.onProgress?.('activations', done, total),

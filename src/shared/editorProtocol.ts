@@ -1,0 +1,57 @@
+/**
+ * Messages between the audio editor's host side (src/extension/audioEditor.ts) and its webview
+ * (webview/editor). Binary arrays travel as ArrayBuffers with their shapes, never as JSON number arrays.
+ */
+
+export interface EditorSettings {
+  backbone: string;
+  layer: number;
+  /** Layers of the chosen backbone, 1..layers. */
+  layers: number;
+  backbones: Array<{ id: string; label: string; layers: number }>;
+}
+
+export type HostMessage =
+  | { type: 'init'; fileName: string; trusted: boolean; settings: EditorSettings }
+  | { type: 'audio'; durationS: number; sourceRateHz: number; channels: number; peaksPerSecond: number; peaks: ArrayBuffer /* float32 [n, 2]: min, max */ }
+  | { type: 'spectrogram'; nMels: number; frames: number; framesPerSecond: number; data: ArrayBuffer /* float32 [nMels, frames] */ }
+  | { type: 'status'; text: string; busy: boolean }
+  | {
+      type: 'features';
+      backbone: string;
+      layer: number;
+      frames: number;
+      framesPerSecond: number;
+      dictSize: number;
+      k: number;
+      mode: string;
+      notes: string[];
+      /** Sparse codes per frame (CSR), features sorted by value. */
+      rowPtr: ArrayBuffer; // int32 [frames + 1]
+      indices: ArrayBuffer; // int32 [nnz]
+      values: ArrayBuffer; // float32 [nnz]
+      /** Features ranked by their maximum over the clip. */
+      top: Array<{ id: number; max: number; timeOfMaxS: number; activeFrames: number }>;
+      l0: ArrayBuffer; // float32 [frames]
+      relError: ArrayBuffer; // float32 [frames]: ‖x − x̂‖ / ‖x‖
+      meanL0: number;
+    }
+  | { type: 'error'; message: string };
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'run'; backbone: string; layer: number };
+
+/** Checks a message from the webview; anything malformed is rejected, never acted on. */
+export function parseWebviewMessage(m: unknown, backbones: ReadonlyArray<{ id: string; layers: number }>): WebviewMessage | undefined {
+  if (typeof m !== 'object' || m === null) return undefined;
+  const msg = m as Record<string, unknown>;
+  if (msg.type === 'ready') return { type: 'ready' };
+  if (msg.type === 'run') {
+    const spec = backbones.find((b) => b.id === msg.backbone);
+    const layer = msg.layer;
+    if (!spec || typeof layer !== 'number' || !Number.isInteger(layer) || layer < 1 || layer > spec.layers) return undefined;
+    return { type: 'run', backbone: spec.id, layer };
+  }
+  return undefined;
+}
