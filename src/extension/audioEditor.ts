@@ -17,6 +17,27 @@ import { parseWebviewMessage, type EditorSettings, type HostMessage } from '../s
 const ALL_BACKBONES = [...DEMO_BACKBONES, ...BACKBONES];
 const PEAKS_PER_SECOND = 100;
 
+/** 16 kHz mono 16-bit PCM WAV bytes, for the webview's audio element. */
+function wav16(samples: Float32Array): ArrayBuffer {
+  const out = new ArrayBuffer(44 + samples.length * 2);
+  const v = new DataView(out);
+  const text = (at: number, s: string) => [...s].forEach((c, i) => v.setUint8(at + i, c.charCodeAt(0)));
+  text(0, 'RIFF');
+  v.setUint32(4, 36 + samples.length * 2, true);
+  text(8, 'WAVEfmt ');
+  v.setUint32(16, 16, true);
+  v.setUint16(20, 1, true);
+  v.setUint16(22, 1, true);
+  v.setUint32(24, 16000, true);
+  v.setUint32(28, 32000, true);
+  v.setUint16(32, 2, true);
+  v.setUint16(34, 16, true);
+  text(36, 'data');
+  v.setUint32(40, samples.length * 2, true);
+  for (let i = 0; i < samples.length; i++) v.setInt16(44 + 2 * i, Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32767))), true);
+  return out;
+}
+
 /** Min and max per 10 ms of 16 kHz audio: [n, 2], all the waveform lane needs (bounded for long files). */
 function peaks(samples: Float32Array): Float32Array {
   const step = 16000 / PEAKS_PER_SECOND;
@@ -66,7 +87,7 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
     panel.webview.onDidReceiveMessage((raw: unknown) => {
       const message = parseWebviewMessage(raw, ALL_BACKBONES);
       if (!message) return; // malformed or out-of-range requests are ignored, never acted on
-      if (message.type === 'ready') void session.load();
+      if (message.type === 'ready') void session.load(message.backbone, message.layer);
       else void session.runFeatures(message.backbone, message.layer);
     });
   }
@@ -77,7 +98,7 @@ function editorHtml(webview: vscode.Webview, webviewRoot: vscode.Uri, mediaRoot:
   const script = webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot, 'editor.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(mediaRoot, 'editor.css'));
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} blob: data:; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} blob: data:; media-src blob:; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="${style}"></head>
 <body><div id="app"></div><script nonce="${nonce}" src="${script}"></script></body></html>`;
 }
@@ -112,9 +133,18 @@ class EditorSession {
     };
   }
 
-  async load(): Promise<void> {
+  private last: { backbone: string; layer: number } | undefined;
+
+  /** Reads and shows the file; runs the model with the restored choice, the last one, or the settings. */
+  async load(backbone?: string, layer?: number): Promise<void> {
     const fileName = basename(this.uri.path);
     const settings = this.settings();
+    const choice = backbone && layer ? { backbone, layer } : this.last;
+    if (choice) {
+      settings.backbone = choice.backbone;
+      settings.layer = choice.layer;
+      settings.layers = ALL_BACKBONES.find((b) => b.id === choice.backbone)?.layers ?? settings.layers;
+    }
     this.post({ type: 'init', fileName, trusted: vscode.workspace.isTrusted, settings });
     try {
       this.post({ type: 'status', text: 'Decoding…', busy: true });
@@ -124,7 +154,7 @@ class EditorSession {
       const runner = await this.engine();
       const samples = await resample(toMono(decoded.channels), decoded.sampleRateHz, 16000, runner);
       this.audio = { samples, sourceRateHz: decoded.sampleRateHz, channels: decoded.channels.length, durationS: decoded.channels[0]!.length / decoded.sampleRateHz, name: fileName };
-      this.post({ type: 'audio', durationS: this.audio.durationS, sourceRateHz: decoded.sampleRateHz, channels: decoded.channels.length, peaksPerSecond: PEAKS_PER_SECOND, peaks: peaks(samples).buffer as ArrayBuffer });
+      this.post({ type: 'audio', durationS: this.audio.durationS, sourceRateHz: decoded.sampleRateHz, channels: decoded.channels.length, peaksPerSecond: PEAKS_PER_SECOND, peaks: peaks(samples).buffer as ArrayBuffer, wav: wav16(samples) });
       const mel = await whisperLogMel(runner, samples, 80);
       const frames = Math.min(Math.ceil(samples.length / 160), mel.frames);
       const data = new Float32Array(mel.nMels * frames);
@@ -142,6 +172,7 @@ class EditorSession {
 
   async runFeatures(backbone: string, layer: number): Promise<void> {
     if (!this.audio || !vscode.workspace.isTrusted) return;
+    this.last = { backbone, layer };
     const key = `${this.contentHash}:${backbone}:${layer}`;
     const cached = this.cache.get(key);
     if (cached) {

@@ -128,7 +128,28 @@ async function installCuda(): Promise<void> {
   );
 }
 
+/**
+ * VS Code's own audio preview also claims .wav, which makes VS Code ask which editor to use. Once, the extension
+ * offers to make AudioSAE the default for .wav; "Reopen With…" keeps the built-in preview a click away.
+ */
+async function offerWavAssociation(context: vscode.ExtensionContext): Promise<void> {
+  const key = 'audioSae.offeredWavAssociation';
+  const workbench = vscode.workspace.getConfiguration('workbench');
+  const associations = workbench.get<Record<string, string>>('editorAssociations') ?? {};
+  if (context.globalState.get(key) || associations['*.wav']) return;
+  await context.globalState.update(key, true);
+  const pick = await vscode.window.showInformationMessage(
+    'Open .wav files in the AudioSAE spectrogram editor by default? The built-in audio preview stays available through "Reopen Editor With…".',
+    'Use AudioSAE',
+    'Not Now',
+  );
+  if (pick === 'Use AudioSAE') {
+    await workbench.update('editorAssociations', { ...associations, '*.wav': AudioEditorProvider.viewType }, vscode.ConfigurationTarget.Global);
+  }
+}
+
 export function activate(context: vscode.ExtensionContext): void {
+  void offerWavAssociation(context);
   context.subscriptions.push(
     vscode.window.registerCustomEditorProvider(AudioEditorProvider.viewType, new AudioEditorProvider(context, engine), {
       supportsMultipleEditorsPerDocument: true,

@@ -13,7 +13,16 @@ export interface EditorSettings {
 
 export type HostMessage =
   | { type: 'init'; fileName: string; trusted: boolean; settings: EditorSettings }
-  | { type: 'audio'; durationS: number; sourceRateHz: number; channels: number; peaksPerSecond: number; peaks: ArrayBuffer /* float32 [n, 2]: min, max */ }
+  | {
+      type: 'audio';
+      durationS: number;
+      sourceRateHz: number;
+      channels: number;
+      peaksPerSecond: number;
+      peaks: ArrayBuffer; // float32 [n, 2]: min, max
+      /** The clip as 16 kHz mono 16-bit WAV, for playback. */
+      wav: ArrayBuffer;
+    }
   | { type: 'spectrogram'; nMels: number; frames: number; framesPerSecond: number; data: ArrayBuffer /* float32 [nMels, frames] */ }
   | { type: 'status'; text: string; busy: boolean }
   | {
@@ -39,19 +48,26 @@ export type HostMessage =
   | { type: 'error'; message: string };
 
 export type WebviewMessage =
-  | { type: 'ready' }
+  /** The webview is up; it may name the backbone and layer it showed before (restored view state). */
+  | { type: 'ready'; backbone?: string; layer?: number }
   | { type: 'run'; backbone: string; layer: number };
 
 /** Checks a message from the webview; anything malformed is rejected, never acted on. */
 export function parseWebviewMessage(m: unknown, backbones: ReadonlyArray<{ id: string; layers: number }>): WebviewMessage | undefined {
   if (typeof m !== 'object' || m === null) return undefined;
   const msg = m as Record<string, unknown>;
-  if (msg.type === 'ready') return { type: 'ready' };
-  if (msg.type === 'run') {
+  const valid = () => {
     const spec = backbones.find((b) => b.id === msg.backbone);
     const layer = msg.layer;
-    if (!spec || typeof layer !== 'number' || !Number.isInteger(layer) || layer < 1 || layer > spec.layers) return undefined;
-    return { type: 'run', backbone: spec.id, layer };
+    return spec && typeof layer === 'number' && Number.isInteger(layer) && layer >= 1 && layer <= spec.layers ? { backbone: spec.id, layer } : undefined;
+  };
+  if (msg.type === 'ready') {
+    const restored = msg.backbone === undefined && msg.layer === undefined ? undefined : valid();
+    return restored ? { type: 'ready', ...restored } : { type: 'ready' };
+  }
+  if (msg.type === 'run') {
+    const choice = valid();
+    return choice ? { type: 'run', ...choice } : undefined;
   }
   return undefined;
 }

@@ -10,7 +10,7 @@ import type { EditorSettings, HostMessage, WebviewMessage } from '../../src/shar
 declare function acquireVsCodeApi(): { postMessage(m: WebviewMessage): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
 
-interface ViewState { selected?: number; colormap?: ColormapName }
+interface ViewState { selected?: number; colormap?: ColormapName; backbone?: string; layer?: number }
 const state: ViewState = (vscode.getState() as ViewState | undefined) ?? {};
 const saveState = () => vscode.setState(state);
 
@@ -40,19 +40,25 @@ const colormapSelect = el('select', { id: 'colormap', 'aria-label': 'Colour map'
 for (const c of ['viridis', 'magma', 'inferno', 'gray']) colormapSelect.append(el('option', { value: c }, c));
 colormapSelect.value = state.colormap ?? 'viridis';
 const status = el('span', { id: 'status', class: 'status' });
-toolbar.append(title, el('label', {}, 'Backbone '), backboneSelect, el('label', {}, 'Layer '), layerSelect, el('label', {}, 'Colours '), colormapSelect, status);
+const playButton = el('button', { id: 'play', title: 'Play / pause (Space)' }, '▶');
+const speedSelect = el('select', { id: 'speed', 'aria-label': 'Playback speed' });
+for (const r of ['0.5', '0.75', '1', '1.5', '2']) speedSelect.append(el('option', { value: r }, `${r}×`));
+speedSelect.value = '1';
+const player = new Audio();
+toolbar.append(title, playButton, speedSelect, el('label', {}, 'Backbone '), backboneSelect, el('label', {}, 'Layer '), layerSelect, el('label', {}, 'Colours '), colormapSelect, status);
 const errorBox = el('div', { id: 'error', class: 'error', hidden: '' });
 const notes = el('ul', { id: 'notes', class: 'notes' });
 const plot = el('div', { class: 'plot' });
 const specCanvas = el('canvas', { id: 'spectrogram', height: '200' });
 const overlay = el('canvas', { id: 'overlay', height: '200' });
 const specWrap = el('div', { class: 'spec-wrap' });
+const cursor = el('div', { id: 'cursor', class: 'cursor' });
 specWrap.append(specCanvas, overlay);
 const waveCanvas = el('canvas', { id: 'waveform', height: '48' });
 const lanesCanvas = el('canvas', { id: 'lanes', height: '0' });
 const metricCanvas = el('canvas', { id: 'metrics', height: '40' });
 const axis = el('div', { class: 'axis', id: 'axis' });
-plot.append(specWrap, waveCanvas, lanesCanvas, metricCanvas, axis);
+plot.append(specWrap, waveCanvas, lanesCanvas, metricCanvas, axis, cursor);
 const tooltip = el('div', { id: 'tooltip', class: 'tooltip', hidden: '' });
 const featureList = el('table', { id: 'features', class: 'features' });
 app.append(toolbar, errorBox, notes, plot, featureList, tooltip);
@@ -265,7 +271,39 @@ function fillLayers(): void {
   layerSelect.replaceChildren(...Array.from({ length: layers }, (_, i) => el('option', { value: String(i + 1) }, String(i + 1))));
   layerSelect.value = String(Math.min(current, layers));
 }
-const run = () => vscode.postMessage({ type: 'run', backbone: backboneSelect.value, layer: Number(layerSelect.value) });
+const run = () => {
+  state.backbone = backboneSelect.value;
+  state.layer = Number(layerSelect.value);
+  saveState();
+  vscode.postMessage({ type: 'run', backbone: state.backbone, layer: state.layer });
+};
+
+// ---- playback -------------------------------------------------------------------------------------------
+function togglePlay(): void {
+  if (!player.src) return;
+  if (player.paused) void player.play();
+  else player.pause();
+}
+function moveCursor(): void {
+  if (durationS > 0) cursor.style.left = `${(100 * player.currentTime) / durationS}%`;
+  if (!player.paused) requestAnimationFrame(moveCursor);
+}
+player.addEventListener('play', () => { playButton.textContent = '⏸'; moveCursor(); });
+player.addEventListener('pause', () => { playButton.textContent = '▶'; moveCursor(); });
+playButton.addEventListener('click', togglePlay);
+speedSelect.addEventListener('change', () => { player.playbackRate = Number(speedSelect.value); });
+window.addEventListener('keydown', (e) => {
+  if (e.code === 'Space' && !(e.target instanceof HTMLSelectElement)) {
+    e.preventDefault();
+    togglePlay();
+  }
+});
+specWrap.addEventListener('click', (e) => {
+  const rect = specWrap.getBoundingClientRect();
+  if (!durationS) return;
+  player.currentTime = Math.max(0, Math.min(durationS, ((e.clientX - rect.left) / rect.width) * durationS));
+  moveCursor();
+});
 backboneSelect.addEventListener('change', () => { fillLayers(); run(); });
 layerSelect.addEventListener('change', run);
 colormapSelect.addEventListener('change', () => { state.colormap = colormapSelect.value as ColormapName; saveState(); drawSpectrogram(); });
@@ -288,6 +326,9 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     case 'audio':
       durationS = m.durationS;
+      if (player.src) URL.revokeObjectURL(player.src);
+      player.src = URL.createObjectURL(new Blob([m.wav], { type: 'audio/wav' }));
+      player.playbackRate = Number(speedSelect.value);
       peaks = { perSecond: m.peaksPerSecond, data: new Float32Array(m.peaks) };
       drawWaveform();
       drawAxis();
@@ -319,4 +360,4 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   }
 });
 
-vscode.postMessage({ type: 'ready' });
+vscode.postMessage(state.backbone && state.layer ? { type: 'ready', backbone: state.backbone, layer: state.layer } : { type: 'ready' });
