@@ -11,7 +11,6 @@ import { BACKBONES } from '../engine/backbones/registry.ts';
 import { clipFeatures } from '../engine/pipeline/features.ts';
 import { DEMO_BACKBONES, resolveModels } from '../engine/pipeline/resolve.ts';
 import type { WorkerRunner } from '../engine/runtime/workerRunner.ts';
-import { topFeatures } from '../engine/sae/topFeatures.ts';
 import { parseWebviewMessage, type EditorSettings, type HostMessage } from '../shared/editorProtocol.ts';
 
 const ALL_BACKBONES = [...DEMO_BACKBONES, ...BACKBONES];
@@ -220,7 +219,6 @@ class EditorSession {
         type: 'features', backbone, layer, frames: f.result.frames, framesPerSecond: f.acts.framesPerSecond, dictSize: f.sae.dictSize,
         k: f.sae.k, mode: f.result.modeUsed, notes: f.notes.map((n) => n.replace(resolved.saePath, 'The SAE')),
         rowPtr: rowPtr.slice().buffer as ArrayBuffer, indices: indices.slice().buffer as ArrayBuffer, values: values.slice().buffer as ArrayBuffer,
-        top: topFeatures(f.result, f.sae.dictSize, 24, f.acts.framesPerSecond).map((t) => ({ id: t.id, max: t.maxValue, timeOfMaxS: t.maxTimeS, activeFrames: t.activeFrames })),
         l0: l0.buffer, relError: relError.buffer, meanL0: f.metrics.l0,
       };
       this.cache.set(key, message);

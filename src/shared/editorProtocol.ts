@@ -39,8 +39,6 @@ export type HostMessage =
       rowPtr: ArrayBuffer; // int32 [frames + 1]
       indices: ArrayBuffer; // int32 [nnz]
       values: ArrayBuffer; // float32 [nnz]
-      /** Features ranked by their maximum over the clip. */
-      top: Array<{ id: number; max: number; timeOfMaxS: number; activeFrames: number }>;
       l0: ArrayBuffer; // float32 [frames]
       relError: ArrayBuffer; // float32 [frames]: ‖x − x̂‖ / ‖x‖
       meanL0: number;

@@ -138,6 +138,32 @@ step('playback: space plays, the cursor moves, clicking the spectrogram seeks', 
   if (playing === '⏸') assert.ok(await left() > seeked, 'cursor did not move while playing');
 });
 
+step('dragging across the waveform ranks the features active in that region', async () => {
+  const wv = webview();
+  const box = await wv.locator('#waveform').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.05, box.y + 10);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.45, box.y + 10, { steps: 5 });
+  await page.mouse.up();
+  const region = wv.locator('#region');
+  await region.waitFor({ state: 'visible', timeout: T });
+  assert.match(await region.innerText(), /Features in 0\.\d\d–4\.\d\d s/);
+  assert.ok(await region.locator('tr[data-feature]').count() > 3);
+});
+
+step('the lanes follow the ranking and the number of features asked for', async () => {
+  const wv = webview();
+  await wv.locator('#topN').fill('5');
+  await wv.locator('#topN').press('Enter');
+  await wv.locator('#lanes[data-lanes="5"]').waitFor({ timeout: T });
+  const byMax = await wv.locator('#features tr[data-feature]').first().getAttribute('data-feature');
+  await wv.locator('#rank').selectOption('total');
+  await wv.locator('#features tr[data-feature]').first().waitFor({ timeout: T });
+  assert.equal(await wv.locator('#features tr[data-feature]').count(), 5);
+  await page.screenshot({ path: path.join(SHOTS, 'editor-region.png') });
+  assert.ok(byMax !== null);
+});
+
 step('changing the layer reruns the model', async () => {
   const wv = webview();
   await wv.locator('#layer').selectOption('3');

@@ -4,13 +4,17 @@
  * active features of the frame under the pointer; draws a clicked feature's activation curve over the
  * spectrogram; asks the host to rerun when the backbone or layer changes. It computes no model output.
  */
+import { hzToMel } from '../../src/engine/audio/melFilters.ts';
 import { colormapLut, type ColormapName } from '../../src/shared/colormaps.ts';
 import type { EditorSettings, HostMessage, WebviewMessage } from '../../src/shared/editorProtocol.ts';
 
 declare function acquireVsCodeApi(): { postMessage(m: WebviewMessage): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
 
-interface ViewState { selected?: number; colormap?: ColormapName; backbone?: string; layer?: number }
+interface ViewState { selected?: number; colormap?: ColormapName; backbone?: string; layer?: number; rank?: 'max' | 'total'; topN?: number; floor?: number }
+
+/** One feature's statistics over a range of frames. */
+interface FeatureStats { id: number; max: number; timeOfMaxS: number; activeFrames: number; total: number }
 const state: ViewState = (vscode.getState() as ViewState | undefined) ?? {};
 const saveState = () => vscode.setState(state);
 
@@ -20,6 +24,9 @@ let settings: EditorSettings | undefined;
 let spectrogram: { nMels: number; frames: number; data: Float32Array } | undefined;
 let peaks: { perSecond: number; data: Float32Array } | undefined;
 let features: (Features & { rowPtrA: Int32Array; indicesA: Int32Array; valuesA: Float32Array; l0A: Float32Array; errA: Float32Array }) | undefined;
+/** The features shown as lanes and in the table: the clip's top N by the chosen ranking. */
+let shown: FeatureStats[] = [];
+let region: [number, number] | undefined; // selected frames [from, to)
 
 const LANE_HEIGHT = 14;
 
@@ -39,13 +46,19 @@ const layerSelect = el('select', { id: 'layer', 'aria-label': 'Layer' });
 const colormapSelect = el('select', { id: 'colormap', 'aria-label': 'Colour map' });
 for (const c of ['viridis', 'magma', 'inferno', 'gray']) colormapSelect.append(el('option', { value: c }, c));
 colormapSelect.value = state.colormap ?? 'viridis';
+const rankSelect = el('select', { id: 'rank', 'aria-label': 'Rank features by' });
+rankSelect.append(el('option', { value: 'max' }, 'by max'), el('option', { value: 'total' }, 'by total'));
+rankSelect.value = state.rank ?? 'max';
+const topInput = el('input', { id: 'topN', type: 'number', min: '1', max: '64', value: String(state.topN ?? 24), 'aria-label': 'Features shown' });
+const floorInput = el('input', { id: 'floor', type: 'range', min: '0', max: '90', value: String(state.floor ?? 0), 'aria-label': 'Spectrogram floor (% of the dB range hidden)' });
 const status = el('span', { id: 'status', class: 'status' });
 const playButton = el('button', { id: 'play', title: 'Play / pause (Space)' }, '▶');
 const speedSelect = el('select', { id: 'speed', 'aria-label': 'Playback speed' });
 for (const r of ['0.5', '0.75', '1', '1.5', '2']) speedSelect.append(el('option', { value: r }, `${r}×`));
 speedSelect.value = '1';
 const player = new Audio();
-toolbar.append(title, playButton, speedSelect, el('label', {}, 'Backbone '), backboneSelect, el('label', {}, 'Layer '), layerSelect, el('label', {}, 'Colours '), colormapSelect, status);
+toolbar.append(title, playButton, speedSelect, el('label', {}, 'Backbone '), backboneSelect, el('label', {}, 'Layer '), layerSelect, el('label', {}, 'Colours '), colormapSelect, el('label', {}, 'Floor '), floorInput,
+  el('label', {}, 'Top '), topInput, rankSelect, status);
 const errorBox = el('div', { id: 'error', class: 'error', hidden: '' });
 const notes = el('ul', { id: 'notes', class: 'notes' });
 const plot = el('div', { class: 'plot' });
@@ -53,7 +66,14 @@ const specCanvas = el('canvas', { id: 'spectrogram', height: '200' });
 const overlay = el('canvas', { id: 'overlay', height: '200' });
 const specWrap = el('div', { class: 'spec-wrap' });
 const cursor = el('div', { id: 'cursor', class: 'cursor' });
-specWrap.append(specCanvas, overlay);
+const freqAxis = el('div', { class: 'freq-axis', id: 'freq-axis' });
+// Frequency labels at their mel positions (80 bins over 0–8 kHz, Slaney scale).
+for (const hz of [250, 500, 1000, 2000, 4000, 8000]) {
+  const label = el('span', {}, hz >= 1000 ? `${hz / 1000} kHz` : `${hz} Hz`);
+  label.style.bottom = `${(100 * hzToMel(hz)) / hzToMel(8000)}%`;
+  freqAxis.append(label);
+}
+specWrap.append(specCanvas, overlay, freqAxis);
 const waveCanvas = el('canvas', { id: 'waveform', height: '48' });
 const lanesCanvas = el('canvas', { id: 'lanes', height: '0' });
 const metricCanvas = el('canvas', { id: 'metrics', height: '40' });
@@ -61,7 +81,12 @@ const axis = el('div', { class: 'axis', id: 'axis' });
 plot.append(specWrap, waveCanvas, lanesCanvas, metricCanvas, axis, cursor);
 const tooltip = el('div', { id: 'tooltip', class: 'tooltip', hidden: '' });
 const featureList = el('table', { id: 'features', class: 'features' });
-app.append(toolbar, errorBox, notes, plot, featureList, tooltip);
+const regionBox = el('div', { id: 'region', class: 'region', hidden: '' });
+const regionShade = el('div', { id: 'region-shade', class: 'region-shade', hidden: '' });
+plot.append(regionShade);
+const tables = el('div', { class: 'tables' });
+tables.append(featureList, regionBox);
+app.append(toolbar, errorBox, notes, plot, tables, tooltip);
 
 // ---- drawing --------------------------------------------------------------------------------------------
 function widthOf(canvas: HTMLCanvasElement): number {
@@ -100,6 +125,7 @@ function drawSpectrogram(): void {
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);
   }
+  lo += ((hi - lo) * Number(floorInput.value)) / 100;
   const span = hi > lo ? hi - lo : 1;
   paintGrid(specCanvas, nMels, frames, (r, c) => (data[(nMels - 1 - r) * frames + c]! - lo) / span, colormapLut(colormapSelect.value as ColormapName));
   specCanvas.dataset.drawn = 'true';
@@ -136,9 +162,40 @@ function track(id: number): Float32Array {
   return out;
 }
 
+/** Statistics of every feature active in frames [from, to), from the sparse codes. */
+function featureStats(from: number, to: number): FeatureStats[] {
+  const f = features!;
+  const stats = new Map<number, FeatureStats>();
+  for (let t = from; t < to; t++) {
+    for (let p = f.rowPtrA[t]!; p < f.rowPtrA[t + 1]!; p++) {
+      const id = f.indicesA[p]!;
+      const v = f.valuesA[p]!;
+      let s = stats.get(id);
+      if (!s) stats.set(id, (s = { id, max: 0, timeOfMaxS: 0, activeFrames: 0, total: 0 }));
+      s.activeFrames++;
+      s.total += v;
+      if (v > s.max) {
+        s.max = v;
+        s.timeOfMaxS = t / f.framesPerSecond;
+      }
+    }
+  }
+  const key = rankSelect.value === 'total' ? 'total' : 'max';
+  return [...stats.values()].sort((a, b) => b[key] - a[key] || a.id - b.id);
+}
+
+function rank(): void {
+  if (!features) return;
+  const n = Math.max(1, Math.min(64, Math.round(Number(topInput.value)) || 24));
+  shown = featureStats(0, features.frames).slice(0, n);
+  renderFeatureList();
+  drawLanes();
+  renderRegion();
+}
+
 function drawLanes(): void {
   if (!features) return;
-  const top = features.top;
+  const top = shown;
   lanesCanvas.height = top.length * LANE_HEIGHT;
   widthOf(lanesCanvas);
   const tracks = top.map((t) => track(t.id));
@@ -211,7 +268,7 @@ function renderFeatureList(): void {
   const head = el('tr');
   for (const h of ['feature', 'max', 'time of max', 'active frames']) head.append(el('th', {}, h));
   featureList.append(head);
-  for (const t of features.top) {
+  for (const t of shown) {
     const row = el('tr', { 'data-feature': String(t.id), tabindex: '0', class: t.id === state.selected ? 'selected' : '' });
     row.append(el('td', {}, `#${t.id}`), el('td', {}, t.max.toFixed(3)), el('td', {}, `${t.timeOfMaxS.toFixed(2)} s`), el('td', {}, String(t.activeFrames)));
     row.addEventListener('click', () => select(t.id));
@@ -259,9 +316,50 @@ plot.addEventListener('mouseleave', () => tooltip.setAttribute('hidden', ''));
 lanesCanvas.addEventListener('click', (e) => {
   if (!features) return;
   const lane = Math.floor((e.clientY - lanesCanvas.getBoundingClientRect().top) / LANE_HEIGHT);
-  const t = features.top[lane];
+  const t = shown[lane];
   if (t) select(t.id);
 });
+
+/** Features ranked within the selected region, beside the clip's table. */
+function renderRegion(): void {
+  if (!features || !region) {
+    regionBox.setAttribute('hidden', '');
+    regionShade.setAttribute('hidden', '');
+    return;
+  }
+  const [a, b] = region;
+  const fps = features.framesPerSecond;
+  regionShade.style.left = `${(100 * a) / features.frames}%`;
+  regionShade.style.width = `${(100 * (b - a)) / features.frames}%`;
+  regionShade.removeAttribute('hidden');
+  const table = el('table', { class: 'features' });
+  const head = el('tr');
+  for (const h of ['feature', rankSelect.value === 'total' ? 'total' : 'max', 'active frames']) head.append(el('th', {}, h));
+  table.append(head);
+  for (const s of featureStats(a, b).slice(0, 10)) {
+    const row = el('tr', { 'data-feature': String(s.id) });
+    row.append(el('td', {}, `#${s.id}`), el('td', {}, (rankSelect.value === 'total' ? s.total : s.max).toFixed(3)), el('td', {}, String(s.activeFrames)));
+    row.addEventListener('click', () => select(s.id));
+    table.append(row);
+  }
+  regionBox.replaceChildren(el('div', { class: 'region-title' }, `Features in ${(a / fps).toFixed(2)}–${(b / fps).toFixed(2)} s`), table);
+  regionBox.removeAttribute('hidden');
+}
+
+// Drag across the waveform to select a time region.
+let dragFrom: number | undefined;
+waveCanvas.addEventListener('mousedown', (e) => { dragFrom = frameAt(e.clientX); });
+window.addEventListener('mouseup', (e) => {
+  if (dragFrom === undefined || !features) return;
+  const to = frameAt(e.clientX) ?? features.frames - 1;
+  const [a, b] = [Math.min(dragFrom, to), Math.max(dragFrom, to) + 1];
+  dragFrom = undefined;
+  region = b - a > 1 ? [a, b] : undefined;
+  renderRegion();
+});
+rankSelect.addEventListener('change', () => { state.rank = rankSelect.value as 'max' | 'total'; saveState(); rank(); });
+topInput.addEventListener('change', () => { state.topN = Number(topInput.value); saveState(); rank(); });
+floorInput.addEventListener('input', () => { state.floor = Number(floorInput.value); saveState(); drawSpectrogram(); });
 
 function fillLayers(): void {
   if (!settings) return;
@@ -345,9 +443,10 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       features = { ...m, rowPtrA: new Int32Array(m.rowPtr), indicesA: new Int32Array(m.indices), valuesA: new Float32Array(m.values), l0A: new Float32Array(m.l0), errA: new Float32Array(m.relError) };
       notes.replaceChildren(...m.notes.map((n) => el('li', {}, n)));
       if (m.meanL0 < m.k / 5 || m.meanL0 > m.k * 5) notes.append(el('li', { class: 'warning' }, `Mean L0 ${m.meanL0.toFixed(1)} is far from k = ${m.k}.`));
-      if (state.selected !== undefined && !m.top.some((t) => t.id === state.selected)) state.selected = undefined;
+      region = undefined;
+      rank();
+      if (state.selected !== undefined && !shown.some((t) => t.id === state.selected)) state.selected = undefined;
       renderFeatureList();
-      drawLanes();
       drawSelected();
       document.body.dataset.features = `${m.backbone}:${m.layer}`;
       break;
