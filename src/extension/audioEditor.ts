@@ -4,14 +4,15 @@
  * features, and sends the results to the webview (webview/editor), which draws them. It draws nothing itself.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { basename } from 'node:path';
+import { basename, posix } from 'node:path';
 import * as vscode from 'vscode';
 import { decodeAudio, resample, toMono, whisperLogMel, type Audio16k } from '../engine/audio/index.ts';
 import { BACKBONES } from '../engine/backbones/registry.ts';
 import { clipFeatures } from '../engine/pipeline/features.ts';
 import { DEMO_BACKBONES, resolveModels } from '../engine/pipeline/resolve.ts';
 import type { WorkerRunner } from '../engine/runtime/workerRunner.ts';
-import { parseWebviewMessage, type EditorSettings, type HostMessage } from '../shared/editorProtocol.ts';
+import { parseWebviewMessage, type EditorSettings, type ExportKind, type HostMessage } from '../shared/editorProtocol.ts';
+import { audacityLabels, codesCsv, codesNpy, firingIntervals, intervalsCsv } from './exports.ts';
 
 const ALL_BACKBONES = [...DEMO_BACKBONES, ...BACKBONES];
 const PEAKS_PER_SECOND = 100;
@@ -84,10 +85,11 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
     });
     watcher.onDidChange(() => void session.load());
     panel.webview.onDidReceiveMessage((raw: unknown) => {
-      const message = parseWebviewMessage(raw, ALL_BACKBONES);
+      const message = parseWebviewMessage(raw, ALL_BACKBONES, session.dictSize());
       if (!message) return; // malformed or out-of-range requests are ignored, never acted on
       if (message.type === 'ready') void session.load(message.backbone, message.layer);
-      else void session.runFeatures(message.backbone, message.layer);
+      else if (message.type === 'run') void session.runFeatures(message.backbone, message.layer);
+      else void session.export(message.what, message.feature, message.png);
     });
   }
 }
@@ -133,6 +135,36 @@ class EditorSession {
   }
 
   private last: { backbone: string; layer: number } | undefined;
+  private shown: Extract<HostMessage, { type: 'features' }> | undefined;
+
+  dictSize(): number {
+    return this.shown?.dictSize ?? 0;
+  }
+
+  /** Writes an export next to the clip by default, where the user chooses. */
+  async export(what: ExportKind, feature?: number, png?: ArrayBuffer): Promise<void> {
+    const f = this.shown;
+    if (!f && what !== 'png') return;
+    const stem = basename(this.uri.path).replace(/\.[^.]+$/, '');
+    const tag = f ? `${f.backbone}-l${f.layer}` : 'view';
+    const plan: Record<ExportKind, () => { name: string; filters: Record<string, string[]>; bytes: () => Uint8Array }> = {
+      'codes-npy': () => ({ name: `${stem}.${tag}.codes.npy`, filters: { NumPy: ['npy'] }, bytes: () => codesNpy(f!) }),
+      'codes-csv': () => ({ name: `${stem}.${tag}.codes.csv`, filters: { CSV: ['csv'] }, bytes: () => codesCsv(f!) }),
+      'intervals-audacity': () => ({ name: `${stem}.${tag}.feature${feature}.txt`, filters: { 'Audacity labels': ['txt'] }, bytes: () => audacityLabels(firingIntervals(f!, feature!), feature!) }),
+      'intervals-csv': () => ({ name: `${stem}.${tag}.feature${feature}.csv`, filters: { CSV: ['csv'] }, bytes: () => intervalsCsv(firingIntervals(f!, feature!)) }),
+      png: () => ({ name: `${stem}.${tag}.png`, filters: { PNG: ['png'] }, bytes: () => new Uint8Array(png!) }),
+    };
+    const { name, filters, bytes } = plan[what]();
+    const folder = this.uri.with({ path: posix.dirname(this.uri.path) });
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(folder, name), filters });
+    if (!target) return;
+    try {
+      await vscode.workspace.fs.writeFile(target, bytes());
+      this.post({ type: 'status', text: `Saved ${basename(target.path)}`, busy: false });
+    } catch (e) {
+      this.post({ type: 'error', message: `${target.fsPath}: ${(e as Error).message}` });
+    }
+  }
 
   /** Reads and shows the file; runs the model with the restored choice, the last one, or the settings. */
   async load(backbone?: string, layer?: number): Promise<void> {
@@ -175,6 +207,7 @@ class EditorSession {
     const key = `${this.contentHash}:${backbone}:${layer}`;
     const cached = this.cache.get(key);
     if (cached) {
+      this.shown = cached as Extract<HostMessage, { type: 'features' }>;
       this.post(cached);
       this.post({ type: 'status', text: `${backbone}, layer ${layer} (cached)`, busy: false });
       return;
@@ -222,6 +255,7 @@ class EditorSession {
         l0: l0.buffer, relError: relError.buffer, meanL0: f.metrics.l0,
       };
       this.cache.set(key, message);
+      this.shown = message;
       this.post(message);
       this.post({ type: 'status', text: `${resolved.spec.label}, layer ${layer} · ${f.result.modeUsed} · mean L0 ${f.metrics.l0.toFixed(1)} · ${runner.provider.name.toUpperCase()}`, busy: false });
     } catch (e) {

@@ -45,13 +45,20 @@ export type HostMessage =
     }
   | { type: 'error'; message: string };
 
+export const EXPORT_KINDS = ['codes-npy', 'codes-csv', 'intervals-audacity', 'intervals-csv', 'png'] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+/** Largest view image the host accepts from the webview. */
+const MAX_PNG_BYTES = 64 * 1024 * 1024;
+
 export type WebviewMessage =
   /** The webview is up; it may name the backbone and layer it showed before (restored view state). */
   | { type: 'ready'; backbone?: string; layer?: number }
-  | { type: 'run'; backbone: string; layer: number };
+  | { type: 'run'; backbone: string; layer: number }
+  /** Save something of the current view; `feature` for firing intervals, `png` for the view image. */
+  | { type: 'export'; what: ExportKind; feature?: number; png?: ArrayBuffer };
 
 /** Checks a message from the webview; anything malformed is rejected, never acted on. */
-export function parseWebviewMessage(m: unknown, backbones: ReadonlyArray<{ id: string; layers: number }>): WebviewMessage | undefined {
+export function parseWebviewMessage(m: unknown, backbones: ReadonlyArray<{ id: string; layers: number }>, dictSize = 0): WebviewMessage | undefined {
   if (typeof m !== 'object' || m === null) return undefined;
   const msg = m as Record<string, unknown>;
   const valid = () => {
@@ -66,6 +73,18 @@ export function parseWebviewMessage(m: unknown, backbones: ReadonlyArray<{ id: s
   if (msg.type === 'run') {
     const choice = valid();
     return choice ? { type: 'run', ...choice } : undefined;
+  }
+  if (msg.type === 'export' && EXPORT_KINDS.includes(msg.what as ExportKind)) {
+    const what = msg.what as ExportKind;
+    if (what.startsWith('intervals')) {
+      const f = msg.feature;
+      return typeof f === 'number' && Number.isInteger(f) && f >= 0 && f < dictSize ? { type: 'export', what, feature: f } : undefined;
+    }
+    if (what === 'png') {
+      const png = msg.png;
+      return png instanceof ArrayBuffer && png.byteLength > 8 && png.byteLength <= MAX_PNG_BYTES ? { type: 'export', what, png } : undefined;
+    }
+    return { type: 'export', what };
   }
   return undefined;
 }

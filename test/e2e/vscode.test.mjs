@@ -164,6 +164,22 @@ step('the lanes follow the ranking and the number of features asked for', async 
   assert.ok(byMax !== null);
 });
 
+step('exports the selected feature\'s firing intervals as an Audacity label track', async () => {
+  const wv = webview();
+  await wv.locator('#features tr[data-feature]').first().click();
+  await wv.locator('#export').selectOption('intervals-audacity');
+  // VS Code asks where to save, proposing a name next to the clip: accept it.
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: T });
+  await page.waitForFunction(() => /example\.whisper-small-l2\.feature\d+\.txt$/.test(document.querySelector('.quick-input-widget input.input')?.value ?? ''), null, { timeout: T });
+  await page.keyboard.press('Enter');
+  await wv.locator('#status', { hasText: 'Saved example.whisper-small-l2.feature' }).waitFor({ timeout: T });
+  const file = fs.readdirSync(process.env.WORKSPACE).find((f) => /\.feature\d+\.txt$/.test(f));
+  const lines = fs.readFileSync(path.join(process.env.WORKSPACE, file), 'utf8').trim().split('\n');
+  assert.ok(lines.length > 0);
+  for (const line of lines) assert.match(line, /^\d+\.\d{3}\t\d+\.\d{3}\tfeature \d+ \(max \d+\.\d{3}\)$/);
+});
+
 step('changing the layer reruns the model', async () => {
   const wv = webview();
   await wv.locator('#layer').selectOption('3');

@@ -51,6 +51,10 @@ rankSelect.append(el('option', { value: 'max' }, 'by max'), el('option', { value
 rankSelect.value = state.rank ?? 'max';
 const topInput = el('input', { id: 'topN', type: 'number', min: '1', max: '64', value: String(state.topN ?? 24), 'aria-label': 'Features shown' });
 const floorInput = el('input', { id: 'floor', type: 'range', min: '0', max: '90', value: String(state.floor ?? 0), 'aria-label': 'Spectrogram floor (% of the dB range hidden)' });
+const exportSelect = el('select', { id: 'export', 'aria-label': 'Export' });
+for (const [value, label] of [['', 'Export…'], ['codes-npy', 'Codes (.npy)'], ['codes-csv', 'Codes (CSV)'], ['intervals-audacity', 'Selected feature: Audacity labels'], ['intervals-csv', 'Selected feature: intervals (CSV)'], ['png', 'View (PNG)']]) {
+  exportSelect.append(el('option', { value: value! }, label));
+}
 const status = el('span', { id: 'status', class: 'status' });
 const playButton = el('button', { id: 'play', title: 'Play / pause (Space)' }, '▶');
 const speedSelect = el('select', { id: 'speed', 'aria-label': 'Playback speed' });
@@ -58,7 +62,7 @@ for (const r of ['0.5', '0.75', '1', '1.5', '2']) speedSelect.append(el('option'
 speedSelect.value = '1';
 const player = new Audio();
 toolbar.append(title, playButton, speedSelect, el('label', {}, 'Backbone '), backboneSelect, el('label', {}, 'Layer '), layerSelect, el('label', {}, 'Colours '), colormapSelect, el('label', {}, 'Floor '), floorInput,
-  el('label', {}, 'Top '), topInput, rankSelect, status);
+  el('label', {}, 'Top '), topInput, rankSelect, exportSelect, status);
 const errorBox = el('div', { id: 'error', class: 'error', hidden: '' });
 const notes = el('ul', { id: 'notes', class: 'notes' });
 const plot = el('div', { class: 'plot' });
@@ -360,6 +364,37 @@ window.addEventListener('mouseup', (e) => {
 rankSelect.addEventListener('change', () => { state.rank = rankSelect.value as 'max' | 'total'; saveState(); rank(); });
 topInput.addEventListener('change', () => { state.topN = Number(topInput.value); saveState(); rank(); });
 floorInput.addEventListener('input', () => { state.floor = Number(floorInput.value); saveState(); drawSpectrogram(); });
+
+/** The lanes stacked into one PNG (spectrogram with the selected curve, waveform, feature and metric lanes). */
+async function viewPng(): Promise<ArrayBuffer> {
+  const parts = [specCanvas, waveCanvas, lanesCanvas, metricCanvas];
+  const out = document.createElement('canvas');
+  out.width = specCanvas.width;
+  out.height = parts.reduce((a, c) => a + c.height, 0);
+  const ctx = out.getContext('2d')!;
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  let y = 0;
+  for (const c of parts) {
+    ctx.drawImage(c, 0, y);
+    if (c === specCanvas) ctx.drawImage(overlay, 0, y);
+    y += c.height;
+  }
+  const blob = await new Promise<Blob>((resolve) => out.toBlob((b) => resolve(b!), 'image/png'));
+  return blob.arrayBuffer();
+}
+
+exportSelect.addEventListener('change', async () => {
+  const what = exportSelect.value as Extract<WebviewMessage, { type: 'export' }>['what'] | '';
+  exportSelect.value = '';
+  if (!what) return;
+  if (what.startsWith('intervals') && state.selected === undefined) {
+    status.textContent = 'Select a feature first (click a lane or a row).';
+    return;
+  }
+  if (what === 'png') vscode.postMessage({ type: 'export', what, png: await viewPng() });
+  else vscode.postMessage({ type: 'export', what, feature: state.selected });
+});
 
 function fillLayers(): void {
   if (!settings) return;

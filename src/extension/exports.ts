@@ -1,0 +1,73 @@
+/**
+ * What the editor's Export menu writes, built from the features the host last sent to the webview: dense codes
+ * as .npy or sparse CSV, a feature's firing intervals as an Audacity label track or CSV. Pure functions; the
+ * editor asks where to save.
+ */
+import { encodeNpy } from '../engine/io/npy.ts';
+import type { HostMessage } from '../shared/editorProtocol.ts';
+
+type Features = Extract<HostMessage, { type: 'features' }>;
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
+  return out;
+}
+
+/** float32 [frames, F], numpy's format. */
+export function codesNpy(f: Features): Uint8Array {
+  const rowPtr = new Int32Array(f.rowPtr);
+  const indices = new Int32Array(f.indices);
+  const values = new Float32Array(f.values);
+  const dense = new Float32Array(f.frames * f.dictSize);
+  for (let t = 0; t < f.frames; t++) for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) dense[t * f.dictSize + indices[p]!] = values[p]!;
+  return concat(encodeNpy({ dtype: 'float32', shape: [f.frames, f.dictSize], data: dense }));
+}
+
+/** One row per active (frame, feature): frame,time_s,feature,value. */
+export function codesCsv(f: Features): Uint8Array {
+  const rowPtr = new Int32Array(f.rowPtr);
+  const indices = new Int32Array(f.indices);
+  const values = new Float32Array(f.values);
+  const lines = ['frame,time_s,feature,value'];
+  for (let t = 0; t < f.frames; t++) {
+    for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) lines.push(`${t},${(t / f.framesPerSecond).toFixed(3)},${indices[p]},${values[p]}`);
+  }
+  return new TextEncoder().encode(`${lines.join('\n')}\n`);
+}
+
+export interface Interval { startS: number; endS: number; max: number }
+
+/** Runs of consecutive frames where the feature is active, in seconds (a frame spans 1 / framesPerSecond). */
+export function firingIntervals(f: Features, feature: number): Interval[] {
+  const rowPtr = new Int32Array(f.rowPtr);
+  const indices = new Int32Array(f.indices);
+  const values = new Float32Array(f.values);
+  const out: Interval[] = [];
+  let open: Interval | undefined;
+  for (let t = 0; t < f.frames; t++) {
+    let v = 0;
+    for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) if (indices[p] === feature) v = values[p]!;
+    if (v > 0) {
+      if (!open) out.push((open = { startS: t / f.framesPerSecond, endS: 0, max: 0 }));
+      open.endS = (t + 1) / f.framesPerSecond;
+      open.max = Math.max(open.max, v);
+    } else {
+      open = undefined;
+    }
+  }
+  return out;
+}
+
+/** Audacity's label track format: start<TAB>end<TAB>label per line, seconds. */
+export function audacityLabels(intervals: Interval[], feature: number): Uint8Array {
+  return new TextEncoder().encode(intervals.map((i) => `${i.startS.toFixed(3)}\t${i.endS.toFixed(3)}\tfeature ${feature} (max ${i.max.toFixed(3)})\n`).join(''));
+}
+
+export function intervalsCsv(intervals: Interval[]): Uint8Array {
+  return new TextEncoder().encode(`start_s,end_s,max_activation\n${intervals.map((i) => `${i.startS.toFixed(3)},${i.endS.toFixed(3)},${i.max}`).join('\n')}\n`);
+}
