@@ -89,6 +89,7 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
       if (!message) return; // malformed or out-of-range requests are ignored, never acted on
       if (message.type === 'ready') void session.load(message.backbone, message.layer);
       else if (message.type === 'run') void session.runFeatures(message.backbone, message.layer);
+      else if (message.type === 'cancel') session.cancel();
       else void session.export(message.what, message.feature, message.png);
     });
   }
@@ -136,6 +137,12 @@ class EditorSession {
 
   private last: { backbone: string; layer: number } | undefined;
   private shown: Extract<HostMessage, { type: 'features' }> | undefined;
+  private running: AbortController | undefined;
+
+  /** Stops the model run in progress after its current window. */
+  cancel(): void {
+    this.running?.abort();
+  }
 
   dictSize(): number {
     return this.shown?.dictSize ?? 0;
@@ -213,6 +220,8 @@ class EditorSession {
       return;
     }
     this.post({ type: 'status', text: `Running ${backbone}, layer ${layer}…`, busy: true });
+    this.running?.abort();
+    const running = (this.running = new AbortController());
     try {
       const config = vscode.workspace.getConfiguration('audioSae');
       const demo = DEMO_BACKBONES.some((b) => b.id === backbone);
@@ -233,6 +242,9 @@ class EditorSession {
         mode: config.get('saeMode', 'auto'),
         normalizeInput: config.get('normalizeInput', false),
         maxHubertSeconds: config.get('maxHubertSeconds', 60),
+        signal: running.signal,
+        onProgress: (_stage, done, total) =>
+          this.post({ type: 'status', text: `Running ${backbone}, layer ${layer}: ${((100 * done) / Math.max(1, total)).toFixed(0)}% of ${(total / 50).toFixed(0)} s`, busy: true }),
       });
       const { rowPtr, indices, values } = f.result.sparse;
       const l0 = new Float32Array(f.result.frames);
@@ -259,7 +271,10 @@ class EditorSession {
       this.post(message);
       this.post({ type: 'status', text: `${resolved.spec.label}, layer ${layer} · ${f.result.modeUsed} · mean L0 ${f.metrics.l0.toFixed(1)} · ${runner.provider.name.toUpperCase()}`, busy: false });
     } catch (e) {
-      this.post({ type: 'error', message: (e as Error).message });
+      if (running.signal.aborted) this.post({ type: 'status', text: `Cancelled ${backbone}, layer ${layer}.`, busy: false });
+      else this.post({ type: 'error', message: (e as Error).message });
+    } finally {
+      if (this.running === running) this.running = undefined;
     }
   }
 }

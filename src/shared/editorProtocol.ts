@@ -54,6 +54,7 @@ export type WebviewMessage =
   /** The webview is up; it may name the backbone and layer it showed before (restored view state). */
   | { type: 'ready'; backbone?: string; layer?: number }
   | { type: 'run'; backbone: string; layer: number }
+  | { type: 'cancel' }
   /** Save something of the current view; `feature` for firing intervals, `png` for the view image. */
   | { type: 'export'; what: ExportKind; feature?: number; png?: ArrayBuffer };
 
@@ -70,6 +71,7 @@ export function parseWebviewMessage(m: unknown, backbones: ReadonlyArray<{ id: s
     const restored = msg.backbone === undefined && msg.layer === undefined ? undefined : valid();
     return restored ? { type: 'ready', ...restored } : { type: 'ready' };
   }
+  if (msg.type === 'cancel') return { type: 'cancel' };
   if (msg.type === 'run') {
     const choice = valid();
     return choice ? { type: 'run', ...choice } : undefined;

@@ -56,13 +56,15 @@ for (const [value, label] of [['', 'Export…'], ['codes-npy', 'Codes (.npy)'], 
   exportSelect.append(el('option', { value: value! }, label));
 }
 const status = el('span', { id: 'status', class: 'status' });
+const cancelButton = el('button', { id: 'cancel', title: 'Stop the model run', hidden: '' }, 'Cancel');
+cancelButton.addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
 const playButton = el('button', { id: 'play', title: 'Play / pause (Space)' }, '▶');
 const speedSelect = el('select', { id: 'speed', 'aria-label': 'Playback speed' });
 for (const r of ['0.5', '0.75', '1', '1.5', '2']) speedSelect.append(el('option', { value: r }, `${r}×`));
 speedSelect.value = '1';
 const player = new Audio();
 toolbar.append(title, playButton, speedSelect, el('label', {}, 'Backbone '), backboneSelect, el('label', {}, 'Layer '), layerSelect, el('label', {}, 'Colours '), colormapSelect, el('label', {}, 'Floor '), floorInput,
-  el('label', {}, 'Top '), topInput, rankSelect, exportSelect, status);
+  el('label', {}, 'Top '), topInput, rankSelect, exportSelect, status, cancelButton);
 const errorBox = el('div', { id: 'error', class: 'error', hidden: '' });
 const notes = el('ul', { id: 'notes', class: 'notes' });
 const plot = el('div', { class: 'plot' });
@@ -473,8 +475,10 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
     case 'status':
       status.textContent = m.text;
       status.classList.toggle('busy', m.busy);
+      cancelButton.toggleAttribute('hidden', !m.busy || !m.text.startsWith('Running'));
       break;
     case 'features':
+      errorBox.setAttribute('hidden', '');
       features = { ...m, rowPtrA: new Int32Array(m.rowPtr), indicesA: new Int32Array(m.indices), valuesA: new Float32Array(m.values), l0A: new Float32Array(m.l0), errA: new Float32Array(m.relError) };
       notes.replaceChildren(...m.notes.map((n) => el('li', {}, n)));
       if (m.meanL0 < m.k / 5 || m.meanL0 > m.k * 5) notes.append(el('li', { class: 'warning' }, `Mean L0 ${m.meanL0.toFixed(1)} is far from k = ${m.k}.`));

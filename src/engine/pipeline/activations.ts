@@ -25,6 +25,8 @@ export interface ActivationOptions {
   cacheDir?: string;
   /** Called as each window (Whisper) or chunk (HuBERT) completes: frames so far, and of how many. */
   onProgress?: (framesDone: number, framesTotal: number) => void;
+  /** Stops between windows (or chunks) with a "cancelled" error; a window already running finishes first. */
+  signal?: AbortSignal;
 }
 
 export interface Activations {
@@ -33,6 +35,10 @@ export interface Activations {
   framesPerSecond: number;
   data: Float32Array; // [frames, dModel] row-major
   notes: string[];
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AudioSaeError('cancelled.');
 }
 
 export async function layerActivations(runner: ModelRunner, backbone: OpenBackbone, samples16k: Float32Array, options: ActivationOptions): Promise<Activations> {
@@ -53,6 +59,7 @@ export async function layerActivations(runner: ModelRunner, backbone: OpenBackbo
     const out = new Float32Array(total * d);
     let done = 0;
     await whisperLogMel(runner, samples16k, backbone.config.melBins as 80 | 128, async (info, mel) => {
+      throwIfCancelled(options.signal);
       const r = await runner.run(key, { mel: { type: 'float32', dims: [1, mel.nMels, mel.frames], data: mel.data } });
       const keep = Math.ceil(info.realSamples / SAMPLES_PER_MODEL_FRAME);
       out.set((r.acts!.data as Float32Array).subarray(0, keep * d), done * d);
@@ -82,6 +89,7 @@ export async function layerActivations(runner: ModelRunner, backbone: OpenBackbo
   const out = new Float32Array(total * d);
   let done = 0;
   for (const [s, e] of chunks) {
+    throwIfCancelled(options.signal);
     const n = hubertFrames(backbone.config, e - s);
     if (n === 0) continue; // a tail shorter than 25 ms
     const r = await runner.run(key, { wave: { type: 'float32', dims: [1, e - s], data: samples16k.slice(s, e) } });

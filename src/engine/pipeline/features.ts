@@ -25,6 +25,7 @@ export interface ClipFeaturesOptions {
   /** Also return the dense [frames, F] codes (large; the sparse ones always come back). */
   denseCodes?: boolean;
   onProgress?: (stage: string, done: number, total: number) => void;
+  signal?: AbortSignal;
 }
 
 export interface ClipFeatures {
@@ -50,6 +51,7 @@ export async function clipFeatures(runner: ModelRunner, o: ClipFeaturesOptions):
   const acts = await layerActivations(runner, backbone, audio.samples, {
     layer: o.layer, tap: o.tap, normalizeInput: o.normalizeInput, maxHubertSeconds: o.maxHubertSeconds, cacheDir: o.cacheDir,
     onProgress: (done, total) => o.onProgress?.('activations', done, total),
+    signal: o.signal,
   });
   const result = await runSae(runner, sae, acts.data, { mode: o.mode, source: audio.name, dense: o.denseCodes });
   const metrics = reconstructionMetrics(acts.data, result.recon, result.sparse, sae.dModel, sae.dictSize);

@@ -44,6 +44,19 @@ describe('audio → layer activations', () => {
     assert.match(chunked.notes.join(' '), /3 chunks of up to 1 s/);
   });
 
+  it('stops between windows when cancelled', async () => {
+    const dir = fixture('whisper', 'small-like');
+    const backbone = await openBackbone(dir);
+    const controller = new AbortController();
+    const audio = f32(join(dir, 'clips', 'long_31_3s.f32'));
+    const windows: number[] = [];
+    await assert.rejects(
+      layerActivations(runner, backbone, audio, { layer: 1, cacheDir, signal: controller.signal, onProgress: (done) => { windows.push(done); controller.abort(); } }),
+      /cancelled/,
+    );
+    assert.deepEqual(windows, [1500], 'ran past the cancellation');
+  });
+
   it('rejects layers the model lacks and clips too short for HuBERT', async () => {
     const hubert = await openBackbone(fixture('hubert', 'large-like'));
     await assert.rejects(layerActivations(runner, hubert, new Float32Array(16000), { layer: 4, cacheDir }), /layer 4 does not exist.*1 to 3/);

@@ -7,6 +7,7 @@ const backbones = [{ id: 'whisper-small', layers: 12 }, { id: 'hubert-large', la
 describe('editor messages from the webview are validated on the host', () => {
   it('accepts well-formed requests', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'ready' }, backbones), { type: 'ready' });
+    assert.deepEqual(parseWebviewMessage({ type: 'cancel' }, backbones), { type: 'cancel' });
     assert.deepEqual(parseWebviewMessage({ type: 'ready', backbone: 'whisper-small', layer: 4 }, backbones), { type: 'ready', backbone: 'whisper-small', layer: 4 });
     assert.deepEqual(parseWebviewMessage({ type: 'ready', backbone: 'whisper-small', layer: 99 }, backbones), { type: 'ready' }, 'a stale restored layer is dropped');
     assert.deepEqual(parseWebviewMessage({ type: 'run', backbone: 'hubert-large', layer: 24 }, backbones), { type: 'run', backbone: 'hubert-large', layer: 24 });
