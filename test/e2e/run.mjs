@@ -44,6 +44,22 @@ console.log(`vsix: ${files.length} files, all expected`);
 const workspace = join(run, 'workspace');
 cpSync(join(repo, 'media/demo/example.wav'), join(workspace, 'example.wav'));
 writeFileSync(join(workspace, 'notes.txt'), 'a workspace with a clip\n');
+// Longer clips for the timing step: 30 s and 10 min of 16 kHz tones and noise.
+for (const [name, seconds] of [['clip-30s.wav', 30], ['clip-10min.wav', 600]]) {
+  const n = seconds * 16000;
+  const wav = Buffer.alloc(44 + 2 * n);
+  wav.write('RIFF', 0); wav.writeUInt32LE(36 + 2 * n, 4); wav.write('WAVEfmt ', 8); wav.writeUInt32LE(16, 16); wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22); wav.writeUInt32LE(16000, 24); wav.writeUInt32LE(32000, 28); wav.writeUInt16LE(2, 32); wav.writeUInt16LE(16, 34);
+  wav.write('data', 36); wav.writeUInt32LE(2 * n, 40);
+  let seed = 1;
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const t = i / 16000;
+    const v = 0.3 * Math.sin(2 * Math.PI * (200 + 100 * Math.floor(t % 8)) * t) * (t % 2 < 1.4 ? 1 : 0) + 0.02 * (seed / 2147483648 - 0.5);
+    wav.writeInt16LE(Math.round(v * 32767), 44 + 2 * i);
+  }
+  writeFileSync(join(workspace, name), wav);
+}
 writeFileSync(join(workspace, 'corrupt.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6)]));
 writeFileSync(join(run, 'user-data/User/settings.json'), JSON.stringify({
   'workbench.startupEditor': 'none',

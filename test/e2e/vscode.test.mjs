@@ -194,3 +194,17 @@ step('a corrupt file shows an explanatory message in the editor', async () => {
   assert.match(await error.innerText(), /corrupt\.wav: has a truncated "fmt " chunk/);
   await page.screenshot({ path: path.join(SHOTS, 'editor-corrupt.png') });
 });
+
+step('timing: first spectrogram pixels and full features for a 30 s and a 10 min clip (printed, not asserted)', async () => {
+  for (const name of ['clip-30s.wav', 'clip-10min.wav']) {
+    const started = Date.now();
+    await page.getByRole('treeitem', { name: new RegExp(name.replace('.', '\\.')) }).click();
+    const wv = webview();
+    await wv.locator('#spectrogram[data-drawn="true"]').waitFor({ timeout: 5 * T });
+    const firstPixels = Date.now() - started;
+    await wv.locator('body[data-features]').waitFor({ timeout: 5 * T });
+    const full = Date.now() - started;
+    console.log(`# ${name}: first spectrogram pixels ${firstPixels} ms, full features ${full} ms`);
+    await page.screenshot({ path: path.join(SHOTS, `timing-${name}.png`) });
+  }
+});
