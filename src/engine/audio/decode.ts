@@ -2,7 +2,7 @@
  * Decodes an audio file's bytes: WAV with our own reader (wav.ts), FLAC, MP3, OGG (Vorbis or Opus) through the
  * `audio-decode` library. The format comes from the bytes, not the file name. Every failure names the file.
  */
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from '../io/files.ts';
 import { AudioSaeError } from '../errors.ts';
 import type { DecodedAudio } from './types.ts';
 import { decodeWav, isWav } from './wav.ts';
@@ -61,12 +61,5 @@ export async function decodeAudio(bytes: Uint8Array, fileName: string): Promise<
 }
 
 export async function loadAudioFile(path: string): Promise<DecodedAudio> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new AudioSaeError(code === 'ENOENT' ? 'file not found.' : code === 'EISDIR' ? 'is a folder, not an audio file.' : `cannot be read (${code}).`, path);
-  }
-  return decodeAudio(bytes, path);
+  return decodeAudio(await readUserFile(path), path);
 }

@@ -10,9 +10,10 @@
  * or when the Hub cannot be reached, files come from the cache alone.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, openSync, closeSync, renameSync, rmSync, statSync, writeSync, fsyncSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, openSync, closeSync, renameSync, rmSync, statSync, fsyncSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AudioSaeError } from '../errors.ts';
+import { writeBody } from '../io/files.ts';
 import { blobPath, cachedCommit, linkSnapshot, snapshotPath, writeRef } from './cache.ts';
 import { hubConfigFromEnv, type HubConfig } from './config.ts';
 
@@ -127,14 +128,12 @@ async function fetchInto(meta: Metadata, incomplete: string, o: HubDownloadOptio
   const started = performance.now();
   let received = 0;
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      let done = 0;
-      while (done < chunk.byteLength) done += writeSync(fd, chunk, done, chunk.byteLength - done);
-      received += chunk.byteLength;
+    await writeBody(fd, res.body, (written) => {
+      received = written;
       const seconds = (performance.now() - started) / 1000;
       const rate = seconds > 0 ? received / seconds : 0;
       o.onProgress?.({ bytes: have + received, total: meta.size, bytesPerSecond: rate, etaSeconds: rate > 0 ? (meta.size - have - received) / rate : NaN });
-    }
+    });
     fsyncSync(fd);
   } catch (e) {
     if (o.signal?.aborted) throw e;

@@ -4,7 +4,7 @@
  * Format: magic "\x93NUMPY", major, minor, header length (uint16 for v1, uint32 for v2/v3), a Python dict
  * literal {'descr': '<f4', 'fortran_order': False, 'shape': (n, d), }, padded so data starts 64-byte aligned.
  */
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from './files.ts';
 import { halfToFloat } from '../checkpoints/dtypes.ts';
 import { AudioSaeError } from '../errors.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
@@ -134,14 +134,7 @@ export function parseNpy(bytes: Uint8Array, fileName: string): NpyArray {
 }
 
 export async function readNpy(path: string): Promise<NpyArray> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new AudioSaeError(code === 'ENOENT' ? 'file not found.' : `cannot read the file (${code}).`, path);
-  }
-  return parseNpy(bytes, path);
+  return parseNpy(await readUserFile(path), path);
 }
 
 /** A float32 [rows, cols] view of an array, converting float64; anything else is an error naming the file. */

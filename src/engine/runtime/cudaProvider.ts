@@ -6,11 +6,12 @@
  * Only on Linux x64; only when the user asked for it.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZipReader } from '../checkpoints/zip.ts';
 import { AudioSaeError } from '../errors.ts';
+import { writeBody } from '../io/files.ts';
 
 export const NUGET_INDEX = 'https://api.nuget.org/v3/index.json';
 const PACKAGE = 'microsoft.ml.onnxruntime.gpu.linux';
@@ -55,14 +56,8 @@ export async function installCudaProvider(o: CudaInstallOptions): Promise<string
   const written: string[] = [];
   try {
     const fd = openSync(nupkg, 'w');
-    let bytes = 0;
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        let done = 0;
-        while (done < chunk.byteLength) done += writeSync(fd, chunk, done, chunk.byteLength - done);
-        bytes += chunk.byteLength;
-        o.onProgress?.(bytes, total);
-      }
+      await writeBody(fd, res.body, (bytes) => o.onProgress?.(bytes, total));
     } finally {
       closeSync(fd);
     }
