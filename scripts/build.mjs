@@ -1,6 +1,7 @@
 // Bundles the extension host, the engine worker, the CLI and the webviews with esbuild.
 // Output goes to dist/; every bundle is CommonJS (.cjs) so VS Code and plain Node load it the same way.
 import * as esbuild from 'esbuild';
+import { cpSync, mkdirSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const UNUSED_CODECS = ['aac', 'ac3', 'aiff', 'amr', 'ape', 'avi', 'caf', 'dsd', 'dts', 'eac3', 'mod', 'mp4', 'mpc', 'qoa', 'tta', 'wav', 'wavpack', 'webm', 'wma'];
@@ -28,6 +29,10 @@ const builds = [
   { entryPoints: { editor: 'webview/editor/main.ts' }, outdir: 'dist/webview', bundle: true, platform: 'browser', format: 'iife',
     target: 'es2022', sourcemap: 'linked', logLevel: 'warning' },
 ];
+
+// The codicon font for the webviews' toolbar icons (vscode-elements' <vscode-icon> looks for this stylesheet).
+mkdirSync('dist/webview', { recursive: true });
+for (const f of ['codicon.css', 'codicon.ttf']) cpSync(`node_modules/@vscode/codicons/dist/${f}`, `dist/webview/${f}`);
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

@@ -1,6 +1,7 @@
 // Packages the extension as one .vsix per platform with @vscode/vsce, containing only what runs:
 // the bundles in dist/, media/ (with the toy demo models and example clip), package.json, README, LICENSE, and
-// onnxruntime-node (+ onnxruntime-common) with the native binaries of the target platform only.
+// onnxruntime-node (+ onnxruntime-common) with the native binaries of the target platform only, and DuckDB's
+// node-api with the target platform's bindings package (Parquet export, the corpus store).
 //   node scripts/package.mjs [target]      target: linux-x64 (default: this machine), linux-arm64, win32-x64,
 //                                           win32-arm64, darwin-arm64
 import { execFileSync } from 'node:child_process';
@@ -16,6 +17,11 @@ if (!existsSync(ortBin)) {
   console.error(`package: onnxruntime-node has no binaries for ${target}`);
   process.exit(1);
 }
+const duckdbBindings = `@duckdb/node-bindings-${target}`;
+if (!existsSync(join(root, 'node_modules', duckdbBindings))) {
+  console.error(`package: ${duckdbBindings} is not installed (npm install --no-save --force ${duckdbBindings} fetches it on another platform)`);
+  process.exit(1);
+}
 
 execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
 
@@ -24,7 +30,7 @@ rmSync(stage, { recursive: true, force: true });
 mkdirSync(join(stage, 'dist'), { recursive: true });
 // The extension needs its host bundle and the engine worker; the CLI bundle ships with the npm package instead.
 for (const f of ['extension.cjs', 'engine-worker.cjs']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
-cpSync(join(root, 'dist', 'webview', 'editor.js'), join(stage, 'dist', 'webview', 'editor.js'));
+cpSync(join(root, 'dist', 'webview'), join(stage, 'dist', 'webview'), { recursive: true, filter: (s) => !s.endsWith('.map') });
 cpSync(join(root, 'media'), join(stage, 'media'), { recursive: true });
 for (const f of ['README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
 
@@ -33,7 +39,8 @@ const ortVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'onnxrunti
 delete pkg.devDependencies;
 delete pkg.scripts;
 delete pkg.bin; // the CLI is published separately; inside VS Code the extension is the entry point
-pkg.dependencies = { 'onnxruntime-node': ortVersion };
+const versionOf = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+pkg.dependencies = { 'onnxruntime-node': ortVersion, '@duckdb/node-api': versionOf('@duckdb/node-api') };
 writeFileSync(join(stage, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
 
 const ortDir = join(stage, 'node_modules', 'onnxruntime-node');
@@ -51,10 +58,19 @@ cpSync(join(root, 'node_modules', 'onnxruntime-common'), join(stage, 'node_modul
   recursive: true,
   filter: (s) => !s.endsWith('.map') && !s.endsWith('.ts') && !s.includes(`${join('onnxruntime-common', 'lib')}`),
 });
+// DuckDB: the API, the loader (which picks the platform package at run time, detect-libc telling glibc from
+// musl) and this target's bindings only; the loader's other platforms stay optional and absent.
+for (const name of ['@duckdb/node-api', '@duckdb/node-bindings', duckdbBindings, 'detect-libc']) {
+  cpSync(join(root, 'node_modules', name), join(stage, 'node_modules', name), { recursive: true, filter: (s) => !s.endsWith('.map') && !s.endsWith('.ts') });
+}
+const loaderPkgPath = join(stage, 'node_modules', '@duckdb', 'node-bindings', 'package.json');
+const loaderPkg = JSON.parse(readFileSync(loaderPkgPath, 'utf8'));
+loaderPkg.optionalDependencies = { [duckdbBindings]: loaderPkg.optionalDependencies[duckdbBindings] };
+writeFileSync(loaderPkgPath, `${JSON.stringify(loaderPkg, null, 2)}\n`);
 writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n');
 
 const out = join(root, `audiosae-${target}.vsix`);
-// vsce includes the staged production dependencies (found with `npm list`), i.e. exactly the two above.
+// vsce includes the staged production dependencies (found with `npm list`), i.e. exactly the ones above.
 execFileSync(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--allow-missing-repository', '--target', target, '-o', out], {
   cwd: stage,
   stdio: 'inherit',

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { resolveModels } from '../engine/pipeline/resolve.ts';
-import { AudioEditorProvider } from './audioEditor.ts';
+import { AudioEditorProvider } from './editor/provider.ts';
 import { installCudaProvider } from '../engine/runtime/cudaProvider.ts';
 import { ortBinaryDir, ortVersion } from '../engine/runtime/providers.ts';
 import { WorkerRunner } from '../engine/runtime/workerRunner.ts';

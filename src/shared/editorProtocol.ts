@@ -1,92 +1,188 @@
 /**
- * Messages between the audio editor's host side (src/extension/audioEditor.ts) and its webview
- * (webview/editor). Binary arrays travel as ArrayBuffers with their shapes, never as JSON number arrays.
+ * Messages between the audio editor's host side (src/extension/editor) and its webview (webview/editor).
+ *
+ * Handshake: the webview says `ready`; the host answers `init`, then `clip` once the file is decoded, and
+ * `mel` / `run` as the log-mel and a model run progress. The webview *requests* what it draws for the visible
+ * range (`view`), the features under the pointer (`frame`) and rankings (`rank`); each request carries an id and
+ * gets exactly one reply with that id (or a `failed` reply). Binary arrays travel as ArrayBuffers with their
+ * shapes, never as JSON number arrays. Everything from the webview is validated here before the host acts.
  */
 
-export interface EditorSettings {
+export const SAE_MODES = ['auto', 'threshold', 'batch-topk'] as const;
+export type SaeModeSetting = (typeof SAE_MODES)[number];
+export const SAE_SOURCES = ['hub', 'local'] as const;
+/** hub: the authors' SAE for the backbone and layer; local: the file set in `audioSae.saePath`. */
+export type SaeSource = (typeof SAE_SOURCES)[number];
+
+/** What a model run is: one cache entry per choice (and clip content). */
+export interface RunChoice {
   backbone: string;
   layer: number;
-  /** Layers of the chosen backbone, 1..layers. */
-  layers: number;
+  sae: SaeSource;
+  mode: SaeModeSetting;
+}
+
+export interface EditorSettings {
   backbones: Array<{ id: string; label: string; layers: number }>;
+  choice: RunChoice;
+  /** The configured local SAE file's name, if any (the source `local` needs one). */
+  localSae?: string;
+}
+
+/** One feature's statistics over a range of frames. */
+export interface FeatureStats {
+  id: number;
+  max: number;
+  timeOfMaxS: number;
+  activeFrames: number;
+  total: number;
+}
+
+export interface ViewReply {
+  type: 'view';
+  id: number;
+  t0S: number;
+  t1S: number;
+  nMels: number;
+  /** Log-mel columns covering mel frames [melFromS, melToS) of the clip; float32 [nMels, melCols], bin 0 lowest; NaN = not computed yet. */
+  melCols: number;
+  melFromS: number;
+  melToS: number;
+  mel: ArrayBuffer;
+  /** The clip's largest log-mel value so far (the top of the dB range). */
+  melMax: number;
+  /** float32 [melCols, 2]: min, max of the samples under each column. */
+  peaks: ArrayBuffer;
+  /** Feature columns covering model frames [featureFromS, featureToS); 0 when no run is shown. */
+  featureCols: number;
+  featureFromS: number;
+  featureToS: number;
+  /** The features asked for, one lane each: float32 [features, featureCols], max per column; NaN = not run yet. */
+  features: number[];
+  lanes: ArrayBuffer;
+  l0: ArrayBuffer; // float32 [featureCols]: mean active features per frame
+  relError: ArrayBuffer; // float32 [featureCols]: mean ‖x − x̂‖ / ‖x‖
+}
+
+export interface RunState {
+  type: 'run';
+  choice: RunChoice;
+  /** Human name of the SAE (e.g. "Egorgij21/Audio-SAE-Whisper-small layer 6" or a file name). */
+  saeLabel: string;
+  modeUsed: string;
+  k: number;
+  dictSize: number;
+  totalFrames: number;
+  framesDone: number;
+  framesPerSecond: number;
+  complete: boolean;
+  cached: boolean;
+  meanL0: number;
+  notes: string[];
+  provider: string;
 }
 
 export type HostMessage =
   | { type: 'init'; fileName: string; trusted: boolean; settings: EditorSettings }
-  | {
-      type: 'audio';
-      durationS: number;
-      sourceRateHz: number;
-      channels: number;
-      peaksPerSecond: number;
-      peaks: ArrayBuffer; // float32 [n, 2]: min, max
-      /** The clip as 16 kHz mono 16-bit WAV, for playback. */
-      wav: ArrayBuffer;
-    }
-  | { type: 'spectrogram'; nMels: number; frames: number; framesPerSecond: number; data: ArrayBuffer /* float32 [nMels, frames] */ }
+  | { type: 'clip'; durationS: number; sourceRateHz: number; channels: number; nMels: number; melFrames: number; melFramesPerSecond: number }
+  /** The 16 kHz mono clip the model hears, as a URL the webview's audio element can stream. */
+  | { type: 'playback'; uri: string }
+  | { type: 'mel'; framesDone: number; melFrames: number }
+  | RunState
   | { type: 'status'; text: string; busy: boolean }
-  | {
-      type: 'features';
-      backbone: string;
-      layer: number;
-      frames: number;
-      framesPerSecond: number;
-      dictSize: number;
-      k: number;
-      mode: string;
-      notes: string[];
-      /** Sparse codes per frame (CSR), features sorted by value. */
-      rowPtr: ArrayBuffer; // int32 [frames + 1]
-      indices: ArrayBuffer; // int32 [nnz]
-      values: ArrayBuffer; // float32 [nnz]
-      l0: ArrayBuffer; // float32 [frames]
-      relError: ArrayBuffer; // float32 [frames]: ‖x − x̂‖ / ‖x‖
-      meanL0: number;
-    }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | ViewReply
+  | { type: 'frame'; id: number; frame: number; timeS: number; l0: number; relError: number; ids: number[]; values: number[] }
+  | { type: 'rank'; id: number; fromFrame: number; toFrame: number; by: 'max' | 'total'; stats: FeatureStats[] }
+  | { type: 'failed'; id: number; message: string };
 
-export const EXPORT_KINDS = ['codes-npy', 'codes-csv', 'intervals-audacity', 'intervals-csv', 'png'] as const;
+export const EXPORT_KINDS = ['codes-npy', 'codes-csv', 'codes-parquet', 'intervals-audacity', 'intervals-csv', 'png'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
-/** Largest view image the host accepts from the webview. */
-const MAX_PNG_BYTES = 64 * 1024 * 1024;
+export const LINKS = ['featurePage', 'topClips'] as const;
+export type LinkKind = (typeof LINKS)[number];
+
+/** Limits on what the webview may ask for. */
+export const LIMITS = { maxColumns: 8192, maxLanes: 64, maxRank: 1000, maxFrameFeatures: 64, maxPngBytes: 64 * 1024 * 1024 };
 
 export type WebviewMessage =
-  /** The webview is up; it may name the backbone and layer it showed before (restored view state). */
-  | { type: 'ready'; backbone?: string; layer?: number }
-  | { type: 'run'; backbone: string; layer: number }
+  /** The webview is up; it may name the run it showed before (restored view state). */
+  | { type: 'ready'; choice?: RunChoice }
+  | { type: 'run'; choice: RunChoice }
   | { type: 'cancel' }
-  /** Save something of the current view; `feature` for firing intervals, `png` for the view image. */
-  | { type: 'export'; what: ExportKind; feature?: number; png?: ArrayBuffer };
+  | { type: 'view'; id: number; t0S: number; t1S: number; columns: number; features: number[] }
+  | { type: 'frame'; id: number; frame: number }
+  | { type: 'rank'; id: number; fromFrame: number; toFrame: number; by: 'max' | 'total'; n: number }
+  /** Save something of the current run; `feature` for firing intervals, `png` for the view image. */
+  | { type: 'export'; what: ExportKind; feature?: number; png?: ArrayBuffer }
+  /** Open another part of the product on a feature of the current run. */
+  | { type: 'link'; what: LinkKind; feature: number };
 
-/** Checks a message from the webview; anything malformed is rejected, never acted on. */
-export function parseWebviewMessage(m: unknown, backbones: ReadonlyArray<{ id: string; layers: number }>, dictSize = 0): WebviewMessage | undefined {
+/** What the host knows when it checks a message: the backbones, and the dictionary size of the run shown. */
+export interface ValidationContext {
+  backbones: ReadonlyArray<{ id: string; layers: number }>;
+  dictSize: number;
+}
+
+const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v < 1e7;
+
+function parseChoice(c: unknown, ctx: ValidationContext): RunChoice | undefined {
+  if (typeof c !== 'object' || c === null) return undefined;
+  const o = c as Record<string, unknown>;
+  const spec = ctx.backbones.find((b) => b.id === o.backbone);
+  if (!spec || !isInt(o.layer, 1, spec.layers)) return undefined;
+  if (!SAE_SOURCES.includes(o.sae as SaeSource) || !SAE_MODES.includes(o.mode as SaeModeSetting)) return undefined;
+  return { backbone: spec.id, layer: o.layer, sae: o.sae as SaeSource, mode: o.mode as SaeModeSetting };
+}
+
+/** Checks a message from the webview; anything malformed or out of range is rejected (undefined), never acted on. */
+export function parseWebviewMessage(m: unknown, ctx: ValidationContext): WebviewMessage | undefined {
   if (typeof m !== 'object' || m === null) return undefined;
   const msg = m as Record<string, unknown>;
-  const valid = () => {
-    const spec = backbones.find((b) => b.id === msg.backbone);
-    const layer = msg.layer;
-    return spec && typeof layer === 'number' && Number.isInteger(layer) && layer >= 1 && layer <= spec.layers ? { backbone: spec.id, layer } : undefined;
-  };
-  if (msg.type === 'ready') {
-    const restored = msg.backbone === undefined && msg.layer === undefined ? undefined : valid();
-    return restored ? { type: 'ready', ...restored } : { type: 'ready' };
-  }
-  if (msg.type === 'cancel') return { type: 'cancel' };
-  if (msg.type === 'run') {
-    const choice = valid();
-    return choice ? { type: 'run', ...choice } : undefined;
-  }
-  if (msg.type === 'export' && EXPORT_KINDS.includes(msg.what as ExportKind)) {
-    const what = msg.what as ExportKind;
-    if (what.startsWith('intervals')) {
-      const f = msg.feature;
-      return typeof f === 'number' && Number.isInteger(f) && f >= 0 && f < dictSize ? { type: 'export', what, feature: f } : undefined;
+  const feature = (v: unknown): v is number => isInt(v, 0, ctx.dictSize - 1);
+  switch (msg.type) {
+    case 'ready': {
+      if (msg.choice === undefined) return { type: 'ready' };
+      const choice = parseChoice(msg.choice, ctx);
+      return choice ? { type: 'ready', choice } : { type: 'ready' };
     }
-    if (what === 'png') {
-      const png = msg.png;
-      return png instanceof ArrayBuffer && png.byteLength > 8 && png.byteLength <= MAX_PNG_BYTES ? { type: 'export', what, png } : undefined;
+    case 'run': {
+      const choice = parseChoice(msg.choice, ctx);
+      return choice ? { type: 'run', choice } : undefined;
     }
-    return { type: 'export', what };
+    case 'cancel':
+      return { type: 'cancel' };
+    case 'view': {
+      const { id, t0S, t1S, columns, features } = msg;
+      if (!isInt(id, 0, Number.MAX_SAFE_INTEGER) || !isTime(t0S) || !isTime(t1S) || t1S <= t0S || !isInt(columns, 1, LIMITS.maxColumns)) return undefined;
+      if (!Array.isArray(features) || features.length > LIMITS.maxLanes || !features.every(feature)) return undefined;
+      return { type: 'view', id, t0S, t1S, columns, features: [...features] };
+    }
+    case 'frame':
+      return isInt(msg.id, 0, Number.MAX_SAFE_INTEGER) && isInt(msg.frame, 0, 2 ** 31 - 1) ? { type: 'frame', id: msg.id, frame: msg.frame } : undefined;
+    case 'rank': {
+      const { id, fromFrame, toFrame, by, n } = msg;
+      if (!isInt(id, 0, Number.MAX_SAFE_INTEGER) || !isInt(fromFrame, 0, 2 ** 31 - 1) || !isInt(toFrame, 0, 2 ** 31 - 1) || toFrame <= fromFrame) return undefined;
+      if ((by !== 'max' && by !== 'total') || !isInt(n, 1, LIMITS.maxRank)) return undefined;
+      return { type: 'rank', id, fromFrame, toFrame, by, n };
+    }
+    case 'export': {
+      if (!EXPORT_KINDS.includes(msg.what as ExportKind)) return undefined;
+      const what = msg.what as ExportKind;
+      if (what.startsWith('intervals')) return feature(msg.feature) ? { type: 'export', what, feature: msg.feature } : undefined;
+      if (what === 'png') {
+        const png = msg.png;
+        return png instanceof ArrayBuffer && png.byteLength > 8 && png.byteLength <= LIMITS.maxPngBytes ? { type: 'export', what, png } : undefined;
+      }
+      return { type: 'export', what };
+    }
+    case 'link':
+      return LINKS.includes(msg.what as LinkKind) && feature(msg.feature) ? { type: 'link', what: msg.what as LinkKind, feature: msg.feature } : undefined;
+    default:
+      return undefined;
   }
-  return undefined;
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected message ${JSON.stringify(x)}`);
 }

@@ -1,373 +1,563 @@
 /**
- * The audio editor's webview: draws what the host sends (log-mel spectrogram, waveform, the clip's top SAE
- * features as a heat-map lane per feature, L0 and reconstruction-error lanes), aligned by time; shows the
- * active features of the frame under the pointer; draws a clicked feature's activation curve over the
- * spectrogram; asks the host to rerun when the backbone or layer changes. It computes no model output.
+ * The audio editor's webview: draws what the host sends for the visible time range (log-mel spectrogram,
+ * waveform, the clip's top SAE features as heat-map lanes, L0 and reconstruction-error lanes), aligned by time,
+ * and asks for more as the user zooms, pans, hovers and selects. It computes no model output and holds only
+ * what is on screen, so an hour-long clip costs no more than a short one.
  */
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import { hzToMel } from '../../src/engine/audio/melFilters.ts';
 import { colormapLut, type ColormapName } from '../../src/shared/colormaps.ts';
-import type { EditorSettings, HostMessage, WebviewMessage } from '../../src/shared/editorProtocol.ts';
+import type { EditorSettings, FeatureStats, HostMessage, RunChoice, RunState, ViewReply, WebviewMessage } from '../../src/shared/editorProtocol.ts';
+import { button, el, numberField, select, setOptions } from './dom.ts';
+import { paintGrid, paintPeaks, paintTrack, renderAxis } from './draw.ts';
+import { Player } from './player.ts';
+import { latestOnly, Rpc } from './rpc.ts';
+import { clamp, fit, follow, pan, timeAt, xAt, zoomAt, type Viewport } from './viewport.ts';
 
 declare function acquireVsCodeApi(): { postMessage(m: WebviewMessage): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
+const rpc = new Rpc((m) => vscode.postMessage(m));
 
-interface ViewState { selected?: number; colormap?: ColormapName; backbone?: string; layer?: number; rank?: 'max' | 'total'; topN?: number; floor?: number }
-
-/** One feature's statistics over a range of frames. */
-interface FeatureStats { id: number; max: number; timeOfMaxS: number; activeFrames: number; total: number }
+/** What survives closing and reopening the editor (VS Code keeps it per editor). */
+interface ViewState {
+  choice?: RunChoice;
+  view?: Viewport;
+  selected?: number;
+  colormap?: ColormapName;
+  rangeDb?: number;
+  ceilingDb?: number;
+  rank?: 'max' | 'total';
+  topN?: number;
+  region?: [number, number];
+  loop?: boolean;
+}
 const state: ViewState = (vscode.getState() as ViewState | undefined) ?? {};
 const saveState = () => vscode.setState(state);
 
-type Features = Extract<HostMessage, { type: 'features' }>;
-let durationS = 0;
-let settings: EditorSettings | undefined;
-let spectrogram: { nMels: number; frames: number; data: Float32Array } | undefined;
-let peaks: { perSecond: number; data: Float32Array } | undefined;
-let features: (Features & { rowPtrA: Int32Array; indicesA: Int32Array; valuesA: Float32Array; l0A: Float32Array; errA: Float32Array }) | undefined;
-/** The features shown as lanes and in the table: the clip's top N by the chosen ranking. */
-let shown: FeatureStats[] = [];
-let region: [number, number] | undefined; // selected frames [from, to)
-
 const LANE_HEIGHT = 14;
+const SPEC_HEIGHT = 200;
+const MODEL_FPS = 50;
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+let settings: EditorSettings | undefined;
+let trusted = true;
+let durationS = 0;
+let view: Viewport = { t0S: 0, t1S: 1 };
+let reply: ViewReply | undefined;
+let run: RunState | undefined;
+/** The clip's top features by the chosen ranking: one lane each. */
+let shown: FeatureStats[] = [];
+const featureMax = new Map<number, number>();
 
 // ---- layout ---------------------------------------------------------------------------------------------
 const app = document.getElementById('app')!;
-const toolbar = el('div', { class: 'toolbar' });
-const title = el('span', { class: 'title' });
-const backboneSelect = el('select', { id: 'backbone', 'aria-label': 'Backbone' });
-const layerSelect = el('select', { id: 'layer', 'aria-label': 'Layer' });
-const colormapSelect = el('select', { id: 'colormap', 'aria-label': 'Colour map' });
-for (const c of ['viridis', 'magma', 'inferno', 'gray']) colormapSelect.append(el('option', { value: c }, c));
-colormapSelect.value = state.colormap ?? 'viridis';
-const rankSelect = el('select', { id: 'rank', 'aria-label': 'Rank features by' });
-rankSelect.append(el('option', { value: 'max' }, 'by max'), el('option', { value: 'total' }, 'by total'));
-rankSelect.value = state.rank ?? 'max';
-const topInput = el('input', { id: 'topN', type: 'number', min: '1', max: '64', value: String(state.topN ?? 24), 'aria-label': 'Features shown' });
-const floorInput = el('input', { id: 'floor', type: 'range', min: '0', max: '90', value: String(state.floor ?? 0), 'aria-label': 'Spectrogram floor (% of the dB range hidden)' });
-const exportSelect = el('select', { id: 'export', 'aria-label': 'Export' });
-for (const [value, label] of [['', 'Export…'], ['codes-npy', 'Codes (.npy)'], ['codes-csv', 'Codes (CSV)'], ['intervals-audacity', 'Selected feature: Audacity labels'], ['intervals-csv', 'Selected feature: intervals (CSV)'], ['png', 'View (PNG)']]) {
-  exportSelect.append(el('option', { value: value! }, label));
-}
+const title = el('span', { class: 'title', id: 'title' });
+const backboneSelect = select('backbone', 'Backbone', []);
+const layerSelect = select('layer', 'Layer', []);
+const layerDown = button('layer-down', 'Previous layer', 'remove');
+const layerUp = button('layer-up', 'Next layer', 'add');
+const saeSelect = select('sae', 'SAE', [['hub', "Authors' SAE (Hub)"], ['local', 'Local SAE file']]);
+const modeSelect = select('mode', 'SAE mode', [['auto', 'auto'], ['threshold', 'threshold'], ['batch-topk', 'batch top-k']]);
+const runButton = button('run', 'Run the model on this clip', 'play', 'Run');
+const cancelButton = button('cancel', 'Stop the model run after its current window', 'debug-stop', 'Cancel', true);
+cancelButton.hidden = true;
+const providerBadge = el('vscode-badge', { id: 'provider', title: 'Execution provider in use' });
+providerBadge.hidden = true;
+const busyRing = el('vscode-progress-ring', { id: 'busy', class: 'ring' });
+busyRing.hidden = true;
 const status = el('span', { id: 'status', class: 'status' });
-const cancelButton = el('button', { id: 'cancel', title: 'Stop the model run', hidden: '' }, 'Cancel');
-cancelButton.addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
-const playButton = el('button', { id: 'play', title: 'Play / pause (Space)' }, '▶');
-const speedSelect = el('select', { id: 'speed', 'aria-label': 'Playback speed' });
-for (const r of ['0.5', '0.75', '1', '1.5', '2']) speedSelect.append(el('option', { value: r }, `${r}×`));
-speedSelect.value = '1';
-const player = new Audio();
-toolbar.append(title, playButton, speedSelect, el('label', {}, 'Backbone '), backboneSelect, el('label', {}, 'Layer '), layerSelect, el('label', {}, 'Colours '), colormapSelect, el('label', {}, 'Floor '), floorInput,
-  el('label', {}, 'Top '), topInput, rankSelect, exportSelect, status, cancelButton);
+const modelBar = el('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Model' });
+modelBar.append(title, el('label', {}, 'Backbone'), backboneSelect, el('label', {}, 'Layer'), el('span', { class: 'stepper' }), el('label', {}, 'SAE'), saeSelect,
+  el('label', {}, 'Mode'), modeSelect, runButton, cancelButton, providerBadge, busyRing, status);
+modelBar.querySelector('.stepper')!.append(layerDown, layerSelect, layerUp);
+
+const playButton = button('play', 'Play / pause (Space)', 'play');
+const speedSelect = select('speed', 'Playback speed', ['0.5', '0.75', '1', '1.5', '2'].map((r) => [r, `${r}×`]), '1');
+const loopBox = el('vscode-checkbox', { id: 'loop', label: 'Loop region', title: 'Loop the selected region while playing' }) as HTMLElement & { checked: boolean };
+const zoomIn = button('zoom-in', 'Zoom in (+)', 'zoom-in');
+const zoomOut = button('zoom-out', 'Zoom out (−)', 'zoom-out');
+const zoomFit = button('zoom-fit', 'Show the whole clip (0)', 'screen-full');
+const zoomRegion = button('zoom-region', 'Zoom to the selected region', 'selection');
+const colormapSelect = select('colormap', 'Colour map', ['viridis', 'magma', 'inferno', 'gray'].map((c) => [c, c]), state.colormap ?? 'viridis');
+const rangeField = numberField('range', 'Spectrogram dB range', state.rangeDb ?? 80, 10, 80);
+const ceilingField = numberField('ceiling', 'dB below the clip maximum at the top of the colour scale', state.ceilingDb ?? 0, 0, 60);
+const topField = numberField('topN', 'Feature lanes shown', state.topN ?? 24, 1, 64);
+const rankSelect = select('rank', 'Rank features by', [['max', 'by max'], ['total', 'by total']], state.rank ?? 'max');
+const exportSelect = select('export', 'Export', [['', 'Export…'], ['codes-npy', 'Codes (.npy)'], ['codes-csv', 'Codes (CSV)'], ['codes-parquet', 'Codes (Parquet)'],
+  ['intervals-audacity', 'Selected feature: Audacity labels'], ['intervals-csv', 'Selected feature: intervals (CSV)'], ['png', 'View (PNG)']], '');
+const viewBar = el('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'View' });
+viewBar.append(playButton, speedSelect, loopBox, el('span', { class: 'sep' }), zoomOut, zoomIn, zoomFit, zoomRegion, el('span', { class: 'sep' }),
+  el('label', {}, 'Colours'), colormapSelect, el('label', {}, 'dB range'), rangeField, el('label', {}, 'ceiling −dB'), ceilingField, el('span', { class: 'sep' }),
+  el('label', {}, 'Lanes'), topField, rankSelect, exportSelect);
+
 const errorBox = el('div', { id: 'error', class: 'error', hidden: '' });
 const notes = el('ul', { id: 'notes', class: 'notes' });
-const plot = el('div', { class: 'plot' });
-const specCanvas = el('canvas', { id: 'spectrogram', height: '200' });
-const overlay = el('canvas', { id: 'overlay', height: '200' });
-const specWrap = el('div', { class: 'spec-wrap' });
+
+// The plot: a gutter of labels beside time-aligned tracks.
+const specCanvas = el('canvas', { id: 'spectrogram', height: String(SPEC_HEIGHT) });
+const overlay = el('canvas', { id: 'overlay', height: String(SPEC_HEIGHT) });
+const waveCanvas = el('canvas', { id: 'waveform', height: '48' });
+const lanesCanvas = el('canvas', { id: 'lanes', height: '0' });
+const metricCanvas = el('canvas', { id: 'metrics', height: '44' });
+const axis = el('div', { class: 'axis', id: 'axis' });
+const overviewCanvas = el('canvas', { id: 'overview', height: '28', title: 'The whole clip: click or drag to move the view' });
 const cursor = el('div', { id: 'cursor', class: 'cursor' });
-const freqAxis = el('div', { class: 'freq-axis', id: 'freq-axis' });
-// Frequency labels at their mel positions (80 bins over 0–8 kHz, Slaney scale).
+const regionShade = el('div', { id: 'region-shade', class: 'region-shade', hidden: '' });
+const tracks = el('div', { class: 'tracks', id: 'tracks' });
+const specWrap = el('div', { class: 'spec-wrap' });
+specWrap.append(specCanvas, overlay);
+tracks.append(specWrap, waveCanvas, lanesCanvas, metricCanvas, axis, cursor, regionShade);
+const freqLabels = el('div', { class: 'freq-axis', id: 'freq-axis' });
 for (const hz of [250, 500, 1000, 2000, 4000, 8000]) {
   const label = el('span', {}, hz >= 1000 ? `${hz / 1000} kHz` : `${hz} Hz`);
   label.style.bottom = `${(100 * hzToMel(hz)) / hzToMel(8000)}%`;
-  freqAxis.append(label);
+  freqLabels.append(label);
 }
-specWrap.append(specCanvas, overlay, freqAxis);
-const waveCanvas = el('canvas', { id: 'waveform', height: '48' });
-const lanesCanvas = el('canvas', { id: 'lanes', height: '0' });
-const metricCanvas = el('canvas', { id: 'metrics', height: '40' });
-const axis = el('div', { class: 'axis', id: 'axis' });
-plot.append(specWrap, waveCanvas, lanesCanvas, metricCanvas, axis, cursor);
+const laneLabels = el('div', { class: 'lane-labels', id: 'lane-labels' });
+const gutter = el('div', { class: 'gutter' });
+gutter.append(freqLabels, el('div', { class: 'wave-label' }, 'wave'), laneLabels, el('div', { class: 'metric-labels' }), el('div', { class: 'axis-label' }));
+gutter.querySelector('.metric-labels')!.append(el('span', { class: 'l0' }, 'L0'), el('span', { class: 'err' }, 'error'));
+const plot = el('div', { class: 'plot' });
+plot.append(gutter, tracks, el('div'), overviewCanvas);
 const tooltip = el('div', { id: 'tooltip', class: 'tooltip', hidden: '' });
-const featureList = el('table', { id: 'features', class: 'features' });
+const featureTable = el('table', { id: 'features', class: 'features' });
 const regionBox = el('div', { id: 'region', class: 'region', hidden: '' });
-const regionShade = el('div', { id: 'region-shade', class: 'region-shade', hidden: '' });
-plot.append(regionShade);
 const tables = el('div', { class: 'tables' });
-tables.append(featureList, regionBox);
-app.append(toolbar, errorBox, notes, plot, tables, tooltip);
+tables.append(featureTable, regionBox);
+app.append(modelBar, viewBar, errorBox, notes, plot, tables, tooltip);
+
+// ---- requests -------------------------------------------------------------------------------------------
+const trackWidth = () => Math.max(200, Math.floor(tracks.clientWidth));
+
+/** The features the view needs: the lanes, and the selected one for its curve. */
+function wantedFeatures(): number[] {
+  const ids = shown.map((s) => s.id);
+  if (state.selected !== undefined && !ids.includes(state.selected)) ids.push(state.selected);
+  return run ? ids : [];
+}
+
+const requestView = latestOnly(async () => {
+  if (!durationS) return;
+  const asked = { ...view };
+  const r = await rpc.request<Extract<WebviewMessage, { type: 'view' }>>({ type: 'view', t0S: asked.t0S, t1S: asked.t1S, columns: Math.min(8192, trackWidth()), features: wantedFeatures() });
+  reply = r;
+  drawAll();
+});
+
+const requestRank = latestOnly(async () => {
+  if (!run || run.framesDone === 0) return;
+  const n = Math.max(1, Math.min(64, Math.round(Number(topField.value)) || 24));
+  const by = rankSelect.value === 'total' ? 'total' : 'max';
+  const r = await rpc.request<Extract<WebviewMessage, { type: 'rank' }>>({ type: 'rank', fromFrame: 0, toFrame: run.totalFrames, by, n });
+  shown = r.stats;
+  for (const s of shown) featureMax.set(s.id, s.max);
+  renderFeatureTable();
+  requestView();
+});
+
+const requestRegion = latestOnly(async () => {
+  const region = state.region;
+  if (!run || !region) return renderRegion(undefined);
+  const [a, b] = [Math.floor(region[0] * MODEL_FPS), Math.ceil(region[1] * MODEL_FPS)];
+  if (b <= a) return renderRegion(undefined);
+  const r = await rpc.request<Extract<WebviewMessage, { type: 'rank' }>>({ type: 'rank', fromFrame: a, toFrame: b, by: rankSelect.value === 'total' ? 'total' : 'max', n: 10 });
+  renderRegion(r.stats);
+});
 
 // ---- drawing --------------------------------------------------------------------------------------------
-function widthOf(canvas: HTMLCanvasElement): number {
-  const w = Math.max(200, Math.floor(plot.clientWidth));
-  if (canvas.width !== w) canvas.width = w;
-  return w;
-}
-
-/** Paints a [rows, cols] value grid through a colour lookup table into a canvas, rows top to bottom. */
-function paintGrid(canvas: HTMLCanvasElement, rows: number, cols: number, value: (r: number, c: number) => number, lut: Uint8Array): void {
-  const ctx = canvas.getContext('2d')!;
-  const img = new ImageData(Math.max(1, cols), Math.max(1, rows));
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const v = Math.max(0, Math.min(255, Math.round(value(r, c) * 255))) * 4;
-      img.data.set(lut.subarray(v, v + 4), (r * cols + c) * 4);
-    }
-  }
-  const bitmap = document.createElement('canvas');
-  bitmap.width = img.width;
-  bitmap.height = img.height;
-  bitmap.getContext('2d')!.putImageData(img, 0, 0);
-  ctx.imageSmoothingEnabled = false;
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
-  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+function sizeCanvas(c: HTMLCanvasElement, height?: number): CanvasRenderingContext2D {
+  const w = trackWidth();
+  if (c.width !== w) c.width = w;
+  if (height !== undefined && c.height !== height) c.height = height;
+  const ctx = c.getContext('2d')!;
+  ctx.clearRect(0, 0, c.width, c.height);
+  return ctx;
 }
 
 function drawSpectrogram(): void {
-  if (!spectrogram) return;
-  widthOf(specCanvas);
-  widthOf(overlay);
-  const { nMels, frames, data } = spectrogram;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of data) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
-  lo += ((hi - lo) * Number(floorInput.value)) / 100;
-  const span = hi > lo ? hi - lo : 1;
-  paintGrid(specCanvas, nMels, frames, (r, c) => (data[(nMels - 1 - r) * frames + c]! - lo) / span, colormapLut(colormapSelect.value as ColormapName));
-  specCanvas.dataset.drawn = 'true';
+  const ctx = sizeCanvas(specCanvas);
+  if (!reply || reply.melCols === 0) return;
+  const mel = new Float32Array(reply.mel);
+  const { nMels, melCols } = reply;
+  // Log-mel values are log10 power scaled by 1/4 (Whisper's normalisation), so 1 unit = 40 dB.
+  const top = reply.melMax - Number(ceilingField.value || 0) / 40;
+  const span = Math.max(10, Number(rangeField.value) || 80) / 40;
+  const lut = colormapLut(colormapSelect.value as ColormapName);
+  paintGrid(ctx, view, reply.melFromS, reply.melToS, 0, specCanvas.height, nMels, melCols, (r, c) => (mel[(nMels - 1 - r) * melCols + c]! - (top - span)) / span, lut);
+  specCanvas.dataset.drawn = String(!Number.isNaN(mel[0]));
 }
 
 function drawWaveform(): void {
-  if (!peaks) return;
-  const w = widthOf(waveCanvas);
-  const ctx = waveCanvas.getContext('2d')!;
-  const h = waveCanvas.height;
-  ctx.clearRect(0, 0, w, h);
-  ctx.fillStyle = getComputedStyle(document.body).getPropertyValue('--vscode-charts-blue') || '#3794ff';
-  const n = peaks.data.length / 2;
-  for (let x = 0; x < w; x++) {
-    const a = Math.floor((x / w) * n);
-    const b = Math.max(a + 1, Math.floor(((x + 1) / w) * n));
-    let lo = 0;
-    let hi = 0;
-    for (let i = a; i < b && i < n; i++) {
-      lo = Math.min(lo, peaks.data[2 * i]!);
-      hi = Math.max(hi, peaks.data[2 * i + 1]!);
-    }
-    ctx.fillRect(x, h / 2 - hi * (h / 2), 1, Math.max(1, (hi - lo) * (h / 2)));
-  }
+  const ctx = sizeCanvas(waveCanvas);
+  if (!reply) return;
+  paintPeaks(ctx, view, reply.melFromS, reply.melToS, new Float32Array(reply.peaks), getComputedStyle(document.body).getPropertyValue('--vscode-charts-blue') || '#3794ff');
 }
 
-/** A feature's activation per frame, from the sparse codes. */
-function track(id: number): Float32Array {
-  const f = features!;
-  const out = new Float32Array(f.frames);
-  for (let t = 0; t < f.frames; t++) {
-    for (let p = f.rowPtrA[t]!; p < f.rowPtrA[t + 1]!; p++) if (f.indicesA[p] === id) out[t] = f.valuesA[p]!;
-  }
-  return out;
-}
-
-/** Statistics of every feature active in frames [from, to), from the sparse codes. */
-function featureStats(from: number, to: number): FeatureStats[] {
-  const f = features!;
-  const stats = new Map<number, FeatureStats>();
-  for (let t = from; t < to; t++) {
-    for (let p = f.rowPtrA[t]!; p < f.rowPtrA[t + 1]!; p++) {
-      const id = f.indicesA[p]!;
-      const v = f.valuesA[p]!;
-      let s = stats.get(id);
-      if (!s) stats.set(id, (s = { id, max: 0, timeOfMaxS: 0, activeFrames: 0, total: 0 }));
-      s.activeFrames++;
-      s.total += v;
-      if (v > s.max) {
-        s.max = v;
-        s.timeOfMaxS = t / f.framesPerSecond;
-      }
-    }
-  }
-  const key = rankSelect.value === 'total' ? 'total' : 'max';
-  return [...stats.values()].sort((a, b) => b[key] - a[key] || a.id - b.id);
-}
-
-function rank(): void {
-  if (!features) return;
-  const n = Math.max(1, Math.min(64, Math.round(Number(topInput.value)) || 24));
-  shown = featureStats(0, features.frames).slice(0, n);
-  renderFeatureList();
-  drawLanes();
-  renderRegion();
+function laneData(id: number): Float32Array | undefined {
+  if (!reply || reply.featureCols === 0) return undefined;
+  const i = reply.features.indexOf(id);
+  return i < 0 ? undefined : new Float32Array(reply.lanes, i * reply.featureCols * 4, reply.featureCols);
 }
 
 function drawLanes(): void {
-  if (!features) return;
-  const top = shown;
-  lanesCanvas.height = top.length * LANE_HEIGHT;
-  widthOf(lanesCanvas);
-  const tracks = top.map((t) => track(t.id));
-  paintGrid(lanesCanvas, top.length * LANE_HEIGHT, features.frames, (r, c) => {
+  const ctx = sizeCanvas(lanesCanvas, shown.length * LANE_HEIGHT);
+  lanesCanvas.dataset.lanes = String(shown.length);
+  if (!reply || reply.featureCols === 0) return;
+  const cols = reply.featureCols;
+  const lanes = shown.map((s) => laneData(s.id));
+  const lut = colormapLut('magma');
+  paintGrid(ctx, view, reply.featureFromS, reply.featureToS, 0, lanesCanvas.height, shown.length * LANE_HEIGHT, cols, (r, c) => {
     const lane = Math.floor(r / LANE_HEIGHT);
-    return r % LANE_HEIGHT === LANE_HEIGHT - 1 ? 0 : tracks[lane]![c]! / (top[lane]!.max || 1);
-  }, colormapLut('magma'));
-  lanesCanvas.dataset.lanes = String(top.length);
+    const data = lanes[lane];
+    if (!data) return NaN;
+    return r % LANE_HEIGHT === LANE_HEIGHT - 1 ? 0 : data[c]! / (shown[lane]!.max || 1);
+  }, lut);
+}
 
-  const w = widthOf(metricCanvas);
-  const ctx = metricCanvas.getContext('2d')!;
-  ctx.clearRect(0, 0, w, metricCanvas.height);
-  const lane = (data: Float32Array, y0: number, color: string) => {
-    let max = 0;
-    for (const v of data) max = Math.max(max, v);
-    ctx.strokeStyle = color;
-    ctx.beginPath();
-    data.forEach((v, t) => {
-      const x = (t / data.length) * w;
-      const y = y0 + 18 - (max > 0 ? (v / max) * 16 : 0);
-      if (t === 0) ctx.moveTo(x, y);
-      else ctx.lineTo(x, y);
-    });
-    ctx.stroke();
-  };
-  lane(features.l0A, 0, '#e5c07b');
-  lane(features.errA, 20, '#e06c75');
+function drawMetrics(): void {
+  const ctx = sizeCanvas(metricCanvas);
+  if (!reply || reply.featureCols === 0 || !run) return;
+  const l0 = new Float32Array(reply.l0);
+  const err = new Float32Array(reply.relError);
+  let maxL0 = 2 * run.k;
+  for (const v of l0) if (v > maxL0) maxL0 = v;
+  // k as a dashed reference line: L0 should hover around it.
+  const yk = 20 - (run.k / maxL0) * 18 - 1;
+  ctx.strokeStyle = 'rgba(229, 192, 123, 0.5)';
+  ctx.setLineDash([3, 3]);
+  ctx.beginPath();
+  ctx.moveTo(0, yk);
+  ctx.lineTo(metricCanvas.width, yk);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  paintTrack(ctx, view, reply.featureFromS, reply.featureToS, 0, 20, l0, maxL0, '#e5c07b');
+  paintTrack(ctx, view, reply.featureFromS, reply.featureToS, 22, 20, err, 1, '#e06c75');
 }
 
 function drawSelected(): void {
-  const ctx = overlay.getContext('2d')!;
-  ctx.clearRect(0, 0, overlay.width, overlay.height);
+  const ctx = sizeCanvas(overlay);
   overlay.dataset.selected = state.selected === undefined ? '' : String(state.selected);
-  if (!features || state.selected === undefined) return;
-  const values = track(state.selected);
-  let max = 0;
-  for (const v of values) max = Math.max(max, v);
+  if (state.selected === undefined || !reply) return;
+  const values = laneData(state.selected);
+  if (!values) return;
+  let max = featureMax.get(state.selected) ?? 0;
+  for (const v of values) if (v > max) max = v;
+  const n = values.length;
   const w = overlay.width;
-  const h = overlay.height;
   ctx.fillStyle = 'rgba(255, 255, 255, 0.18)';
-  values.forEach((v, t) => {
-    if (v > 0) ctx.fillRect((t / values.length) * w, 0, Math.max(1, w / values.length), h);
-  });
-  ctx.strokeStyle = '#ffffff';
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  values.forEach((v, t) => {
-    const x = ((t + 0.5) / values.length) * w;
-    const y = h - 4 - (max > 0 ? (v / max) * (h - 8) : 0);
-    if (t === 0) ctx.moveTo(x, y);
-    else ctx.lineTo(x, y);
-  });
-  ctx.stroke();
+  for (let c = 0; c < n; c++) {
+    if (!(values[c]! > 0)) continue;
+    const x0 = xAt(view, reply.featureFromS + (c / n) * (reply.featureToS - reply.featureFromS), w);
+    const x1 = xAt(view, reply.featureFromS + ((c + 1) / n) * (reply.featureToS - reply.featureFromS), w);
+    ctx.fillRect(x0, 0, Math.max(1, x1 - x0), overlay.height);
+  }
+  paintTrack(ctx, view, reply.featureFromS, reply.featureToS, 4, overlay.height - 8, values, max, '#ffffff', 2);
 }
 
-function drawAxis(): void {
-  axis.replaceChildren();
+function renderLaneLabels(): void {
+  laneLabels.style.height = `${shown.length * LANE_HEIGHT}px`;
+  laneLabels.replaceChildren(...shown.map((s) => {
+    const label = el('div', { class: `lane-label${s.id === state.selected ? ' selected' : ''}`, 'data-feature': String(s.id), title: `Feature ${s.id}: max ${s.max.toFixed(3)}, ${s.activeFrames} active frames` }, `#${s.id}`);
+    label.addEventListener('click', () => selectFeature(s.id));
+    return label;
+  }));
+}
+
+/** The overview strip: the whole clip's waveform, with the visible range framed. */
+let overviewPeaks: { fromS: number; toS: number; peaks: Float32Array } | undefined;
+const requestOverview = latestOnly(async () => {
   if (!durationS) return;
-  const step = durationS > 120 ? 30 : durationS > 30 ? 5 : 1;
-  for (let s = 0; s <= durationS; s += step) {
-    const tick = el('span', {}, `${s}s`);
-    tick.style.left = `${(100 * s) / durationS}%`;
-    axis.append(tick);
-  }
+  const r = await rpc.request<Extract<WebviewMessage, { type: 'view' }>>({ type: 'view', t0S: 0, t1S: durationS, columns: Math.min(2048, trackWidth()), features: [] });
+  overviewPeaks = { fromS: r.melFromS, toS: r.melToS, peaks: new Float32Array(r.peaks) };
+  drawOverview();
+});
+
+function drawOverview(): void {
+  const ctx = sizeCanvas(overviewCanvas);
+  if (!durationS) return;
+  const whole = fit(durationS);
+  if (overviewPeaks) paintPeaks(ctx, whole, overviewPeaks.fromS, overviewPeaks.toS, overviewPeaks.peaks, 'rgba(128, 128, 128, 0.8)');
+  const x0 = xAt(whole, view.t0S, overviewCanvas.width);
+  const x1 = xAt(whole, view.t1S, overviewCanvas.width);
+  ctx.fillStyle = 'rgba(55, 148, 255, 0.25)';
+  ctx.fillRect(x0, 0, Math.max(2, x1 - x0), overviewCanvas.height);
+  ctx.strokeStyle = '#3794ff';
+  ctx.strokeRect(x0 + 0.5, 0.5, Math.max(2, x1 - x0) - 1, overviewCanvas.height - 1);
 }
 
-function renderFeatureList(): void {
-  featureList.replaceChildren();
-  if (!features) return;
-  const head = el('tr');
-  for (const h of ['feature', 'max', 'time of max', 'active frames']) head.append(el('th', {}, h));
-  featureList.append(head);
-  for (const t of shown) {
-    const row = el('tr', { 'data-feature': String(t.id), tabindex: '0', class: t.id === state.selected ? 'selected' : '' });
-    row.append(el('td', {}, `#${t.id}`), el('td', {}, t.max.toFixed(3)), el('td', {}, `${t.timeOfMaxS.toFixed(2)} s`), el('td', {}, String(t.activeFrames)));
-    row.addEventListener('click', () => select(t.id));
-    row.addEventListener('keydown', (e) => { if (e.key === 'Enter') select(t.id); });
-    featureList.append(row);
+function placeOverlays(): void {
+  const w = trackWidth();
+  cursor.style.left = `${xAt(view, player.currentTimeS, w)}px`;
+  cursor.hidden = player.currentTimeS < view.t0S || player.currentTimeS > view.t1S;
+  const region = state.region;
+  if (region && region[1] > view.t0S && region[0] < view.t1S) {
+    const a = Math.max(0, xAt(view, region[0], w));
+    const b = Math.min(w, xAt(view, region[1], w));
+    regionShade.style.left = `${a}px`;
+    regionShade.style.width = `${Math.max(1, b - a)}px`;
+    regionShade.hidden = false;
+  } else {
+    regionShade.hidden = true;
   }
-}
-
-function select(id: number): void {
-  state.selected = state.selected === id ? undefined : id;
-  saveState();
-  renderFeatureList();
-  drawSelected();
 }
 
 function drawAll(): void {
   drawSpectrogram();
   drawWaveform();
   drawLanes();
+  drawMetrics();
   drawSelected();
-  drawAxis();
+  renderAxis(axis, view);
+  drawOverview();
+  placeOverlays();
+  renderLaneLabels();
 }
 
-// ---- interaction ----------------------------------------------------------------------------------------
-function frameAt(clientX: number): number | undefined {
-  if (!features) return undefined;
-  const rect = plot.getBoundingClientRect();
-  const fraction = (clientX - rect.left) / rect.width;
-  if (fraction < 0 || fraction >= 1) return undefined;
-  return Math.min(features.frames - 1, Math.floor(fraction * features.frames));
+function setView(next: Viewport): void {
+  view = clamp(next, durationS);
+  state.view = view;
+  saveState();
+  drawAll(); // the last reply, placed by time, until the new one arrives
+  requestView();
 }
 
-plot.addEventListener('mousemove', (e) => {
-  const t = frameAt(e.clientX);
-  if (t === undefined || !features) return void tooltip.setAttribute('hidden', '');
-  const f = features;
-  const active: string[] = [];
-  for (let p = f.rowPtrA[t]!; p < Math.min(f.rowPtrA[t + 1]!, f.rowPtrA[t]! + 8); p++) active.push(`#${f.indicesA[p]} ${f.valuesA[p]!.toFixed(2)}`);
-  tooltip.textContent = `${(t / f.framesPerSecond).toFixed(2)} s · frame ${t} · L0 ${f.rowPtrA[t + 1]! - f.rowPtrA[t]!}\n${active.join('  ') || 'no active features'}`;
-  tooltip.style.left = `${e.clientX + 12}px`;
-  tooltip.style.top = `${e.clientY + 12}px`;
-  tooltip.removeAttribute('hidden');
-});
-plot.addEventListener('mouseleave', () => tooltip.setAttribute('hidden', ''));
-lanesCanvas.addEventListener('click', (e) => {
-  if (!features) return;
-  const lane = Math.floor((e.clientY - lanesCanvas.getBoundingClientRect().top) / LANE_HEIGHT);
-  const t = shown[lane];
-  if (t) select(t.id);
-});
+// ---- tables ---------------------------------------------------------------------------------------------
+function linkButton(what: 'featurePage' | 'topClips', feature: number): HTMLElement {
+  const b = button(`${what}-${feature}`, what === 'featurePage' ? `Show the page of feature ${feature}` : `Find the clips where feature ${feature} fires most`,
+    what === 'featurePage' ? 'book' : 'search');
+  b.classList.add('link');
+  b.addEventListener('click', (e) => {
+    e.stopPropagation();
+    vscode.postMessage({ type: 'link', what, feature });
+  });
+  return b;
+}
 
-/** Features ranked within the selected region, beside the clip's table. */
-function renderRegion(): void {
-  if (!features || !region) {
-    regionBox.setAttribute('hidden', '');
-    regionShade.setAttribute('hidden', '');
-    return;
+function renderFeatureTable(): void {
+  featureTable.replaceChildren();
+  if (!run || shown.length === 0) return;
+  const head = el('tr');
+  for (const h of ['feature', 'max', 'time of max', 'active frames', 'total', '']) head.append(el('th', {}, h));
+  featureTable.append(head);
+  for (const s of shown) {
+    const row = el('tr', { 'data-feature': String(s.id), tabindex: '0', class: s.id === state.selected ? 'selected' : '' });
+    const at = el('a', { href: '#', title: 'Show this moment' }, `${s.timeOfMaxS.toFixed(2)} s`);
+    at.addEventListener('click', (e) => {
+      e.preventDefault();
+      e.stopPropagation();
+      const span = Math.min(view.t1S - view.t0S, 10);
+      setView({ t0S: s.timeOfMaxS - span / 2, t1S: s.timeOfMaxS + span / 2 });
+      player.seek(s.timeOfMaxS);
+    });
+    const actions = el('td', { class: 'actions' });
+    actions.append(linkButton('featurePage', s.id), linkButton('topClips', s.id));
+    const atCell = el('td');
+    atCell.append(at);
+    row.append(el('td', {}, `#${s.id}`), el('td', {}, s.max.toFixed(3)), atCell, el('td', {}, String(s.activeFrames)), el('td', {}, s.total.toFixed(2)), actions);
+    row.addEventListener('click', () => selectFeature(s.id));
+    row.addEventListener('keydown', (e) => { if (e.key === 'Enter') selectFeature(s.id); });
+    featureTable.append(row);
   }
-  const [a, b] = region;
-  const fps = features.framesPerSecond;
-  regionShade.style.left = `${(100 * a) / features.frames}%`;
-  regionShade.style.width = `${(100 * (b - a)) / features.frames}%`;
-  regionShade.removeAttribute('hidden');
+}
+
+function renderRegion(stats: FeatureStats[] | undefined): void {
+  placeOverlays();
+  if (!stats || !state.region) return void regionBox.setAttribute('hidden', '');
+  const by = rankSelect.value === 'total' ? 'total' : 'max';
   const table = el('table', { class: 'features' });
   const head = el('tr');
-  for (const h of ['feature', rankSelect.value === 'total' ? 'total' : 'max', 'active frames']) head.append(el('th', {}, h));
+  for (const h of ['feature', by, 'active frames']) head.append(el('th', {}, h));
   table.append(head);
-  for (const s of featureStats(a, b).slice(0, 10)) {
+  for (const s of stats) {
     const row = el('tr', { 'data-feature': String(s.id) });
-    row.append(el('td', {}, `#${s.id}`), el('td', {}, (rankSelect.value === 'total' ? s.total : s.max).toFixed(3)), el('td', {}, String(s.activeFrames)));
-    row.addEventListener('click', () => select(s.id));
+    row.append(el('td', {}, `#${s.id}`), el('td', {}, s[by].toFixed(3)), el('td', {}, String(s.activeFrames)));
+    row.addEventListener('click', () => selectFeature(s.id));
     table.append(row);
   }
-  regionBox.replaceChildren(el('div', { class: 'region-title' }, `Features in ${(a / fps).toFixed(2)}–${(b / fps).toFixed(2)} s`), table);
+  const [a, b] = state.region;
+  regionBox.replaceChildren(el('div', { class: 'region-title' }, `Features in ${a.toFixed(2)}–${b.toFixed(2)} s`), table);
   regionBox.removeAttribute('hidden');
 }
 
-// Drag across the waveform to select a time region.
-let dragFrom: number | undefined;
-waveCanvas.addEventListener('mousedown', (e) => { dragFrom = frameAt(e.clientX); });
-window.addEventListener('mouseup', (e) => {
-  if (dragFrom === undefined || !features) return;
-  const to = frameAt(e.clientX) ?? features.frames - 1;
-  const [a, b] = [Math.min(dragFrom, to), Math.max(dragFrom, to) + 1];
-  dragFrom = undefined;
-  region = b - a > 1 ? [a, b] : undefined;
-  renderRegion();
-});
-rankSelect.addEventListener('change', () => { state.rank = rankSelect.value as 'max' | 'total'; saveState(); rank(); });
-topInput.addEventListener('change', () => { state.topN = Number(topInput.value); saveState(); rank(); });
-floorInput.addEventListener('input', () => { state.floor = Number(floorInput.value); saveState(); drawSpectrogram(); });
+function selectFeature(id: number): void {
+  state.selected = state.selected === id ? undefined : id;
+  saveState();
+  renderFeatureTable();
+  renderLaneLabels();
+  drawSelected();
+  if (state.selected !== undefined && !laneData(state.selected)) requestView();
+}
 
-/** The lanes stacked into one PNG (spectrogram with the selected curve, waveform, feature and metric lanes). */
+// ---- pointer: hover, seek, region, zoom, pan --------------------------------------------------------------
+const timeOf = (clientX: number) => timeAt(view, clientX - tracks.getBoundingClientRect().left, trackWidth());
+
+let hoverX = 0;
+let hoverY = 0;
+const requestFrame = latestOnly(async () => {
+  if (!run) return;
+  const t = timeOf(hoverX);
+  const frame = Math.floor(t * MODEL_FPS);
+  if (t < 0 || t >= durationS || frame >= run.framesDone) return void tooltip.setAttribute('hidden', '');
+  const f = await rpc.request<Extract<WebviewMessage, { type: 'frame' }>>({ type: 'frame', frame });
+  const active = f.ids.map((id, i) => `#${id} ${f.values[i]!.toFixed(2)}`);
+  const lines = [`${f.timeS.toFixed(2)} s · frame ${f.frame} · L0 ${f.l0} · error ${f.relError.toFixed(3)}`];
+  for (let i = 0; i < active.length; i += 4) lines.push(active.slice(i, i + 4).join('  '));
+  if (active.length === 0) lines.push('no active features');
+  tooltip.textContent = lines.join('\n');
+  tooltip.style.left = `${Math.min(hoverX + 12, window.innerWidth - tooltip.offsetWidth - 4)}px`;
+  tooltip.style.top = `${hoverY + 14}px`;
+  tooltip.removeAttribute('hidden');
+});
+tracks.addEventListener('mousemove', (e) => {
+  hoverX = e.clientX;
+  hoverY = e.clientY;
+  requestFrame();
+});
+tracks.addEventListener('mouseleave', () => tooltip.setAttribute('hidden', ''));
+
+// Ctrl/⌘ + wheel (or a pinch) zooms around the pointer; a horizontal wheel or Shift + wheel pans.
+tracks.addEventListener('wheel', (e) => {
+  if (!durationS) return;
+  if (e.ctrlKey || e.metaKey) {
+    e.preventDefault();
+    setView(zoomAt(view, Math.exp(e.deltaY * 0.002), timeOf(e.clientX), durationS));
+  } else if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+    e.preventDefault();
+    const delta = (e.shiftKey ? e.deltaY : e.deltaX) || e.deltaY;
+    setView(pan(view, (delta / trackWidth()) * (view.t1S - view.t0S), durationS));
+  }
+}, { passive: false });
+
+specWrap.addEventListener('click', (e) => {
+  if (durationS) player.seek(Math.max(0, Math.min(durationS, timeOf(e.clientX))));
+});
+lanesCanvas.addEventListener('click', (e) => {
+  const s = shown[Math.floor((e.clientY - lanesCanvas.getBoundingClientRect().top) / LANE_HEIGHT)];
+  if (s) selectFeature(s.id);
+});
+
+// Drag across the waveform to select a region (a click without a drag clears it).
+let dragFrom: number | undefined;
+waveCanvas.addEventListener('mousedown', (e) => { dragFrom = timeOf(e.clientX); });
+window.addEventListener('mouseup', (e) => {
+  if (dragFrom === undefined) return;
+  const to = Math.max(0, Math.min(durationS, timeOf(e.clientX)));
+  const [a, b] = [Math.max(0, Math.min(dragFrom, to)), Math.max(dragFrom, to)];
+  dragFrom = undefined;
+  state.region = b - a >= 0.04 ? [a, b] : undefined;
+  player.loop = state.loop && state.region ? state.region : undefined;
+  saveState();
+  requestRegion();
+});
+
+let overviewDrag = false;
+const overviewTo = (clientX: number) => {
+  const r = overviewCanvas.getBoundingClientRect();
+  const centre = ((clientX - r.left) / r.width) * durationS;
+  const span = view.t1S - view.t0S;
+  setView({ t0S: centre - span / 2, t1S: centre + span / 2 });
+};
+overviewCanvas.addEventListener('mousedown', (e) => { overviewDrag = true; overviewTo(e.clientX); });
+window.addEventListener('mousemove', (e) => { if (overviewDrag) overviewTo(e.clientX); });
+window.addEventListener('mouseup', () => { overviewDrag = false; });
+
+const zoomBy = (factor: number) => setView(zoomAt(view, factor, (view.t0S + view.t1S) / 2, durationS));
+zoomIn.addEventListener('click', () => zoomBy(0.5));
+zoomOut.addEventListener('click', () => zoomBy(2));
+zoomFit.addEventListener('click', () => setView(fit(durationS)));
+zoomRegion.addEventListener('click', () => { if (state.region) setView({ t0S: state.region[0], t1S: state.region[1] }); });
+
+// ---- playback -------------------------------------------------------------------------------------------
+const player = new Player((tS, playing) => {
+  playButton.setAttribute('icon', playing ? 'debug-pause' : 'play');
+  playButton.dataset.playing = String(playing);
+  if (playing) {
+    const next = follow(view, tS, durationS);
+    if (next !== view) setView(next);
+  }
+  placeOverlays();
+});
+loopBox.checked = Boolean(state.loop);
+player.loop = state.loop && state.region ? state.region : undefined;
+loopBox.addEventListener('change', () => {
+  state.loop = loopBox.checked;
+  player.loop = state.loop && state.region ? state.region : undefined;
+  saveState();
+});
+playButton.addEventListener('click', () => player.toggle());
+speedSelect.addEventListener('change', () => { player.speed = Number(speedSelect.value); });
+
+window.addEventListener('keydown', (e) => {
+  const target = e.target as HTMLElement;
+  if (target.closest('vscode-textfield, vscode-single-select, input, select, textarea')) return;
+  if (e.code === 'Space') {
+    e.preventDefault();
+    player.toggle();
+  } else if (e.key === '+' || e.key === '=') {
+    zoomBy(0.5);
+  } else if (e.key === '-') {
+    zoomBy(2);
+  } else if (e.key === '0') {
+    setView(fit(durationS));
+  } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+    e.preventDefault();
+    setView(pan(view, (e.key === 'ArrowLeft' ? -0.25 : 0.25) * (view.t1S - view.t0S), durationS));
+  }
+});
+
+// ---- model choice ---------------------------------------------------------------------------------------
+function currentChoice(): RunChoice {
+  return {
+    backbone: backboneSelect.value,
+    layer: Number(layerSelect.value),
+    sae: saeSelect.value === 'local' ? 'local' : 'hub',
+    mode: modeSelect.value as RunChoice['mode'],
+  };
+}
+
+function fillLayers(layer: number): void {
+  const layers = settings?.backbones.find((b) => b.id === backboneSelect.value)?.layers ?? 1;
+  setOptions(layerSelect, Array.from({ length: layers }, (_, i) => [String(i + 1), String(i + 1)]));
+  layerSelect.value = String(Math.max(1, Math.min(layer, layers)));
+}
+
+function runChoice(): void {
+  if (!trusted) return;
+  state.choice = currentChoice();
+  saveState();
+  vscode.postMessage({ type: 'run', choice: state.choice });
+}
+
+backboneSelect.addEventListener('change', () => { fillLayers(Number(layerSelect.value)); runChoice(); });
+layerSelect.addEventListener('change', runChoice);
+const stepLayer = (delta: number) => {
+  const layers = settings?.backbones.find((b) => b.id === backboneSelect.value)?.layers ?? 1;
+  const next = Math.max(1, Math.min(layers, Number(layerSelect.value) + delta));
+  if (next === Number(layerSelect.value)) return;
+  layerSelect.value = String(next);
+  runChoice();
+};
+layerDown.addEventListener('click', () => stepLayer(-1));
+layerUp.addEventListener('click', () => stepLayer(1));
+saeSelect.addEventListener('change', runChoice);
+modeSelect.addEventListener('change', runChoice);
+runButton.addEventListener('click', runChoice);
+cancelButton.addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
+
+// ---- view controls --------------------------------------------------------------------------------------
+colormapSelect.addEventListener('change', () => { state.colormap = colormapSelect.value as ColormapName; saveState(); drawSpectrogram(); });
+const dbChanged = () => { state.rangeDb = Number(rangeField.value); state.ceilingDb = Number(ceilingField.value); saveState(); drawSpectrogram(); };
+rangeField.addEventListener('input', dbChanged);
+ceilingField.addEventListener('input', dbChanged);
+topField.addEventListener('change', () => { state.topN = Number(topField.value); saveState(); requestRank(); });
+rankSelect.addEventListener('change', () => { state.rank = rankSelect.value as 'max' | 'total'; saveState(); requestRank(); requestRegion(); });
+
+/** The plot stacked into one PNG: spectrogram with the selected curve, waveform, lanes, metric lanes. */
 async function viewPng(): Promise<ArrayBuffer> {
   const parts = [specCanvas, waveCanvas, lanesCanvas, metricCanvas];
   const out = document.createElement('canvas');
@@ -398,104 +588,91 @@ exportSelect.addEventListener('change', async () => {
   else vscode.postMessage({ type: 'export', what, feature: state.selected });
 });
 
-function fillLayers(): void {
-  if (!settings) return;
-  const spec = settings.backbones.find((b) => b.id === backboneSelect.value);
-  const layers = spec?.layers ?? settings.layers;
-  const current = Number(layerSelect.value) || settings.layer;
-  layerSelect.replaceChildren(...Array.from({ length: layers }, (_, i) => el('option', { value: String(i + 1) }, String(i + 1))));
-  layerSelect.value = String(Math.min(current, layers));
-}
-const run = () => {
-  state.backbone = backboneSelect.value;
-  state.layer = Number(layerSelect.value);
-  saveState();
-  vscode.postMessage({ type: 'run', backbone: state.backbone, layer: state.layer });
-};
+new ResizeObserver(() => {
+  drawAll();
+  requestView();
+  requestOverview();
+}).observe(tracks);
 
-// ---- playback -------------------------------------------------------------------------------------------
-function togglePlay(): void {
-  if (!player.src) return;
-  if (player.paused) void player.play();
-  else player.pause();
-}
-function moveCursor(): void {
-  if (durationS > 0) cursor.style.left = `${(100 * player.currentTime) / durationS}%`;
-  if (!player.paused) requestAnimationFrame(moveCursor);
-}
-player.addEventListener('play', () => { playButton.textContent = '⏸'; moveCursor(); });
-player.addEventListener('pause', () => { playButton.textContent = '▶'; moveCursor(); });
-playButton.addEventListener('click', togglePlay);
-speedSelect.addEventListener('change', () => { player.playbackRate = Number(speedSelect.value); });
-window.addEventListener('keydown', (e) => {
-  if (e.code === 'Space' && !(e.target instanceof HTMLSelectElement)) {
-    e.preventDefault();
-    togglePlay();
+// ---- messages from the host -----------------------------------------------------------------------------
+function showRun(m: RunState): void {
+  const fresh = !run || JSON.stringify(run.choice) !== JSON.stringify(m.choice);
+  run = m;
+  if (fresh) {
+    shown = [];
+    featureMax.clear();
+    reply = undefined;
   }
-});
-specWrap.addEventListener('click', (e) => {
-  const rect = specWrap.getBoundingClientRect();
-  if (!durationS) return;
-  player.currentTime = Math.max(0, Math.min(durationS, ((e.clientX - rect.left) / rect.width) * durationS));
-  moveCursor();
-});
-backboneSelect.addEventListener('change', () => { fillLayers(); run(); });
-layerSelect.addEventListener('change', run);
-colormapSelect.addEventListener('change', () => { state.colormap = colormapSelect.value as ColormapName; saveState(); drawSpectrogram(); });
-new ResizeObserver(() => drawAll()).observe(plot);
+  providerBadge.textContent = m.provider.toUpperCase();
+  providerBadge.hidden = false;
+  notes.replaceChildren(...m.notes.map((n) => el('li', {}, n)));
+  if (m.complete && (m.meanL0 < m.k / 5 || m.meanL0 > m.k * 5) && !m.notes.some((n) => n.startsWith('Mean L0'))) {
+    notes.append(el('li', { class: 'warning' }, `Mean L0 ${m.meanL0.toFixed(1)} is far from k = ${m.k}.`));
+  }
+  notes.querySelectorAll('li').forEach((li) => { if (li.textContent?.startsWith('Mean L0')) li.classList.add('warning'); });
+  if (m.complete) {
+    const spec = settings?.backbones.find((b) => b.id === m.choice.backbone);
+    status.textContent = `${spec?.label ?? m.choice.backbone}, layer ${m.choice.layer} · ${m.saeLabel} · ${m.modeUsed}${m.cached ? ' (cached)' : ''} · mean L0 ${m.meanL0.toFixed(1)} (k ${m.k})`;
+    document.body.dataset.features = `${m.choice.backbone}:${m.choice.layer}`;
+  }
+  requestRank();
+  requestRegion();
+}
 
-// ---- messages -------------------------------------------------------------------------------------------
 window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   const m = event.data;
+  if (rpc.receive(m)) return;
   switch (m.type) {
     case 'init':
       settings = m.settings;
+      trusted = m.trusted;
       title.textContent = m.fileName;
       errorBox.setAttribute('hidden', '');
-      backboneSelect.replaceChildren(...m.settings.backbones.map((b) => el('option', { value: b.id }, b.label)));
-      backboneSelect.value = m.settings.backbone;
-      layerSelect.value = '';
-      fillLayers();
-      layerSelect.value = String(m.settings.layer);
-      backboneSelect.disabled = layerSelect.disabled = !m.trusted;
+      setOptions(backboneSelect, m.settings.backbones.map((b) => [b.id, b.label]));
+      backboneSelect.value = m.settings.choice.backbone;
+      fillLayers(m.settings.choice.layer);
+      setOptions(saeSelect, [['hub', "Authors' SAE (Hub)"], ['local', m.settings.localSae ? `Local: ${m.settings.localSae}` : 'Local SAE file (set audioSae.saePath)']], m.settings.localSae ? [] : ['local']);
+      saeSelect.value = m.settings.choice.sae;
+      modeSelect.value = m.settings.choice.mode;
+      for (const c of [backboneSelect, layerSelect, layerDown, layerUp, saeSelect, modeSelect, runButton]) c.toggleAttribute('disabled', !m.trusted);
+      document.body.dataset.trusted = String(m.trusted);
       break;
-    case 'audio':
+    case 'clip': {
+      const first = durationS === 0;
       durationS = m.durationS;
-      if (player.src) URL.revokeObjectURL(player.src);
-      player.src = URL.createObjectURL(new Blob([m.wav], { type: 'audio/wav' }));
-      player.playbackRate = Number(speedSelect.value);
-      peaks = { perSecond: m.peaksPerSecond, data: new Float32Array(m.peaks) };
-      drawWaveform();
-      drawAxis();
+      title.title = `${m.durationS.toFixed(2)} s · ${m.sourceRateHz} Hz · ${m.channels} channel${m.channels > 1 ? 's' : ''}`;
+      view = clamp(first && state.view ? state.view : first ? fit(durationS) : view, durationS);
+      reply = undefined;
+      requestOverview();
+      requestView();
       break;
-    case 'spectrogram':
-      spectrogram = { nMels: m.nMels, frames: m.frames, data: new Float32Array(m.data) };
-      drawSpectrogram();
+    }
+    case 'playback':
+      player.source = m.uri;
+      player.speed = Number(speedSelect.value);
+      break;
+    case 'mel':
+      requestView();
+      if (m.framesDone === m.melFrames) requestOverview();
+      break;
+    case 'run':
+      errorBox.setAttribute('hidden', '');
+      showRun(m);
       break;
     case 'status':
-      status.textContent = m.text;
-      status.classList.toggle('busy', m.busy);
-      cancelButton.toggleAttribute('hidden', !m.busy || !m.text.startsWith('Running'));
-      break;
-    case 'features':
-      errorBox.setAttribute('hidden', '');
-      features = { ...m, rowPtrA: new Int32Array(m.rowPtr), indicesA: new Int32Array(m.indices), valuesA: new Float32Array(m.values), l0A: new Float32Array(m.l0), errA: new Float32Array(m.relError) };
-      notes.replaceChildren(...m.notes.map((n) => el('li', {}, n)));
-      if (m.meanL0 < m.k / 5 || m.meanL0 > m.k * 5) notes.append(el('li', { class: 'warning' }, `Mean L0 ${m.meanL0.toFixed(1)} is far from k = ${m.k}.`));
-      region = undefined;
-      rank();
-      if (state.selected !== undefined && !shown.some((t) => t.id === state.selected)) state.selected = undefined;
-      renderFeatureList();
-      drawSelected();
-      document.body.dataset.features = `${m.backbone}:${m.layer}`;
+      if (m.text) status.textContent = m.text; // an empty text only ends the busy state
+      busyRing.hidden = !m.busy;
+      cancelButton.hidden = !m.busy || !m.text.startsWith('Running');
       break;
     case 'error':
       errorBox.textContent = m.message;
       errorBox.removeAttribute('hidden');
-      status.textContent = '';
-      status.classList.remove('busy');
+      busyRing.hidden = true;
+      cancelButton.hidden = true;
+      break;
+    default:
       break;
   }
 });
 
-vscode.postMessage(state.backbone && state.layer ? { type: 'ready', backbone: state.backbone, layer: state.layer } : { type: 'ready' });
+vscode.postMessage(state.choice ? { type: 'ready', choice: state.choice } : { type: 'ready' });

@@ -101,6 +101,32 @@ export function windowsOf(totalSamples: number): MelWindowInfo[] {
 }
 
 /**
+ * Any length, streamed: every window padded to 30 s and computed on its own ([nMels, 3000] each), handed to
+ * `onWindow` as it completes; nothing is kept. Windows run `WINDOWS_PER_RUN` at a time.
+ */
+export async function forEachMelWindow(
+  runner: ModelRunner,
+  samples16k: Float32Array,
+  nMels: 80 | 128,
+  onWindow: (info: MelWindowInfo, window: MelSpectrogram) => void | Promise<void>,
+): Promise<MelWindowInfo[]> {
+  const key = await ensureGraph(runner, nMels);
+  const windows = windowsOf(samples16k.length);
+  const perWindow = nMels * MEL_FRAMES_PER_WINDOW;
+  for (let first = 0; first < windows.length; first += WINDOWS_PER_RUN) {
+    const batch = windows.slice(first, first + WINDOWS_PER_RUN);
+    const wave = new Float32Array(batch.length * WINDOW_SAMPLES); // zero padding included
+    batch.forEach((info, b) => wave.set(samples16k.subarray(info.startSample, info.startSample + info.realSamples), b * WINDOW_SAMPLES));
+    const out = await runner.run(key, { wave: { type: 'float32', dims: [batch.length, WINDOW_SAMPLES], data: wave } });
+    const all = out.logmel!.data as Float32Array;
+    for (const [b, info] of batch.entries()) {
+      await onWindow(info, { nMels, frames: MEL_FRAMES_PER_WINDOW, data: all.slice(b * perWindow, (b + 1) * perWindow) });
+    }
+  }
+  return windows;
+}
+
+/**
  * Any length: every window padded to 30 s and computed on its own; the full windows concatenated along frames
  * ([nMels, 3000 · windows]). `onWindow` receives each window as it completes (for streaming and progress).
  */
@@ -110,24 +136,14 @@ export async function whisperLogMel(
   nMels: 80 | 128,
   onWindow?: (info: MelWindowInfo, window: MelSpectrogram) => void | Promise<void>,
 ): Promise<MelSpectrogram & { windows: MelWindowInfo[] }> {
-  const key = await ensureGraph(runner, nMels);
-  const windows = windowsOf(samples16k.length);
-  const frames = windows.length * MEL_FRAMES_PER_WINDOW;
+  const count = windowsOf(samples16k.length).length;
+  const frames = count * MEL_FRAMES_PER_WINDOW;
   const data = new Float32Array(nMels * frames);
-  const perWindow = nMels * MEL_FRAMES_PER_WINDOW;
-  for (let first = 0; first < windows.length; first += WINDOWS_PER_RUN) {
-    const batch = windows.slice(first, first + WINDOWS_PER_RUN);
-    const wave = new Float32Array(batch.length * WINDOW_SAMPLES); // zero padding included
-    batch.forEach((info, b) => wave.set(samples16k.subarray(info.startSample, info.startSample + info.realSamples), b * WINDOW_SAMPLES));
-    const out = await runner.run(key, { wave: { type: 'float32', dims: [batch.length, WINDOW_SAMPLES], data: wave } });
-    const all = out.logmel!.data as Float32Array;
-    for (const [b, info] of batch.entries()) {
-      const w = all.subarray(b * perWindow, (b + 1) * perWindow);
-      for (let m = 0; m < nMels; m++) {
-        data.set(w.subarray(m * MEL_FRAMES_PER_WINDOW, (m + 1) * MEL_FRAMES_PER_WINDOW), m * frames + info.index * MEL_FRAMES_PER_WINDOW);
-      }
-      await onWindow?.(info, { nMels, frames: MEL_FRAMES_PER_WINDOW, data: w.slice() });
+  const windows = await forEachMelWindow(runner, samples16k, nMels, async (info, w) => {
+    for (let m = 0; m < nMels; m++) {
+      data.set(w.data.subarray(m * MEL_FRAMES_PER_WINDOW, (m + 1) * MEL_FRAMES_PER_WINDOW), m * frames + info.index * MEL_FRAMES_PER_WINDOW);
     }
-  }
+    await onWindow?.(info, w);
+  });
   return { nMels, frames, data, windows };
 }

@@ -6,7 +6,7 @@
  * HuBERT: the whole clip in one pass up to `maxHubertSeconds` (its GroupNorm and attention span the whole
  * input, so chunking changes every frame), then consecutive chunks of that length, with a note saying so.
  */
-import { MODEL_FRAMES_PER_SECOND, SAMPLES_PER_MODEL_FRAME, SAMPLE_RATE_HZ, whisperLogMel } from '../audio/index.ts';
+import { forEachMelWindow, MODEL_FRAMES_PER_SECOND, SAMPLES_PER_MODEL_FRAME, SAMPLE_RATE_HZ, whisperLogMelWindow, windowsOf, type MelWindowInfo } from '../audio/index.ts';
 import { AudioSaeError } from '../errors.ts';
 import { cachedGraph, defaultCacheDir } from '../onnx/cache.ts';
 import { buildHubertEncoderGraph, hubertFrames } from '../onnx/hubert.ts';
@@ -27,6 +27,12 @@ export interface ActivationOptions {
   onProgress?: (framesDone: number, framesTotal: number) => void;
   /** Stops between windows (or chunks) with a "cancelled" error; a window already running finishes first. */
   signal?: AbortSignal;
+  /** Receives each window's (Whisper) or chunk's (HuBERT) activations as it completes: first frame, [frames, dModel]. */
+  onChunk?: (startFrame: number, acts: Float32Array, frames: number) => void | Promise<void>;
+  /** Assemble the whole clip's activations (default); false when `onChunk` consumes them (long clips). */
+  keep?: boolean;
+  /** Whisper: the clip's log-mel window `index` ([melBins, 3000]) if already computed, to reuse. */
+  melWindow?: (index: number) => Float32Array | undefined;
 }
 
 export interface Activations {
@@ -56,16 +62,29 @@ export async function layerActivations(runner: ModelRunner, backbone: OpenBackbo
     const key = `encoder:${path}`;
     await runner.load(key, () => ({ key, path }));
     const total = Math.ceil(samples16k.length / SAMPLES_PER_MODEL_FRAME);
-    const out = new Float32Array(total * d);
+    const keep = options.keep ?? true;
+    const out = new Float32Array(keep ? total * d : 0);
     let done = 0;
-    await whisperLogMel(runner, samples16k, backbone.config.melBins as 80 | 128, async (info, mel) => {
+    const nMels = backbone.config.melBins as 80 | 128;
+    const encode = async (info: MelWindowInfo, mel: Float32Array) => {
       throwIfCancelled(options.signal);
-      const r = await runner.run(key, { mel: { type: 'float32', dims: [1, mel.nMels, mel.frames], data: mel.data } });
-      const keep = Math.ceil(info.realSamples / SAMPLES_PER_MODEL_FRAME);
-      out.set((r.acts!.data as Float32Array).subarray(0, keep * d), done * d);
-      done += keep;
+      const r = await runner.run(key, { mel: { type: 'float32', dims: [1, nMels, mel.length / nMels], data: mel } });
+      const n = Math.ceil(info.realSamples / SAMPLES_PER_MODEL_FRAME);
+      const acts = (r.acts!.data as Float32Array).subarray(0, n * d);
+      if (keep) out.set(acts, done * d);
+      await options.onChunk?.(done, acts, n);
+      done += n;
       options.onProgress?.(done, total);
-    });
+    };
+    if (options.melWindow?.(0)) {
+      for (const info of windowsOf(samples16k.length)) {
+        throwIfCancelled(options.signal);
+        const mel = options.melWindow(info.index) ?? (await whisperLogMelWindow(runner, samples16k.subarray(info.startSample), nMels)).data;
+        await encode(info, mel);
+      }
+    } else {
+      await forEachMelWindow(runner, samples16k, nMels, (info, mel) => encode(info, mel.data));
+    }
     if (total > 1500) notes.push(`Whisper ran ${Math.ceil(total / 1500)} consecutive 30 s windows.`);
     return { frames: done, dModel: d, framesPerSecond: MODEL_FRAMES_PER_SECOND, data: out.subarray(0, done * d), notes };
   }
@@ -86,14 +105,17 @@ export async function layerActivations(runner: ModelRunner, backbone: OpenBackbo
   if (chunks.length > 1) {
     notes.push(`HuBERT ran the clip in ${chunks.length} chunks of up to ${options.maxHubertSeconds ?? 60} s: its normalisation and attention see one chunk at a time.`);
   }
-  const out = new Float32Array(total * d);
+  const keep = options.keep ?? true;
+  const out = new Float32Array(keep ? total * d : 0);
   let done = 0;
   for (const [s, e] of chunks) {
     throwIfCancelled(options.signal);
     const n = hubertFrames(backbone.config, e - s);
     if (n === 0) continue; // a tail shorter than 25 ms
     const r = await runner.run(key, { wave: { type: 'float32', dims: [1, e - s], data: samples16k.slice(s, e) } });
-    out.set((r.acts!.data as Float32Array).subarray(0, n * d), done * d);
+    const acts = (r.acts!.data as Float32Array).subarray(0, n * d);
+    if (keep) out.set(acts, done * d);
+    await options.onChunk?.(done, acts, n);
     done += n;
     options.onProgress?.(done, total);
   }

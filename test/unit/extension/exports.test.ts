@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseNpy } from '../../../src/engine/io/npy.ts';
-import { audacityLabels, codesCsv, codesNpy, firingIntervals, intervalsCsv } from '../../../src/extension/exports.ts';
-import { parseWebviewMessage, type HostMessage } from '../../../src/shared/editorProtocol.ts';
+import { audacityLabels, codesCsv, codesNpy, firingIntervals, intervalsCsv } from '../../../src/extension/editor/exports.ts';
+import { parseWebviewMessage } from '../../../src/shared/editorProtocol.ts';
 
 // 6 frames at 50/s, F = 4; feature 2 fires in frames 1–2 and 4.
 const rowPtr = Int32Array.of(0, 1, 3, 4, 4, 6, 6);
 const indices = Int32Array.of(0, 2, 1, 2, 2, 3);
 const values = Float32Array.of(0.5, 1.5, 0.25, 2, 3, 1);
-const features = {
-  type: 'features', backbone: 'whisper-small', layer: 6, frames: 6, framesPerSecond: 50, dictSize: 4, k: 2, mode: 'threshold', notes: [],
-  rowPtr: rowPtr.buffer, indices: indices.buffer, values: values.buffer, l0: new ArrayBuffer(24), relError: new ArrayBuffer(24), meanL0: 1,
-} as Extract<HostMessage, { type: 'features' }>;
+const features = { frames: 6, framesPerSecond: 50, dictSize: 4, rowPtr, indices, values };
 
 describe('editor exports', () => {
   it('writes dense codes as .npy [frames, F]', () => {
@@ -35,12 +32,13 @@ describe('editor exports', () => {
   });
 
   it('validates export requests from the webview', () => {
-    const backbones = [{ id: 'whisper-small', layers: 12 }];
-    assert.deepEqual(parseWebviewMessage({ type: 'export', what: 'codes-npy' }, backbones, 4), { type: 'export', what: 'codes-npy' });
-    assert.deepEqual(parseWebviewMessage({ type: 'export', what: 'intervals-csv', feature: 3 }, backbones, 4), { type: 'export', what: 'intervals-csv', feature: 3 });
-    assert.equal(parseWebviewMessage({ type: 'export', what: 'intervals-csv', feature: 4 }, backbones, 4), undefined);
-    assert.equal(parseWebviewMessage({ type: 'export', what: 'intervals-csv' }, backbones, 4), undefined);
-    assert.equal(parseWebviewMessage({ type: 'export', what: 'png', png: 'not bytes' }, backbones, 4), undefined);
-    assert.equal(parseWebviewMessage({ type: 'export', what: '../../etc/passwd' }, backbones, 4), undefined);
+    const ctx = { backbones: [{ id: 'whisper-small', layers: 12 }], dictSize: 4 };
+    assert.deepEqual(parseWebviewMessage({ type: 'export', what: 'codes-npy' }, ctx), { type: 'export', what: 'codes-npy' });
+    assert.deepEqual(parseWebviewMessage({ type: 'export', what: 'intervals-csv', feature: 3 }, ctx), { type: 'export', what: 'intervals-csv', feature: 3 });
+    assert.equal(parseWebviewMessage({ type: 'export', what: 'intervals-csv', feature: 4 }, ctx), undefined);
+    assert.equal(parseWebviewMessage({ type: 'export', what: 'intervals-csv' }, ctx), undefined);
+    assert.equal(parseWebviewMessage({ type: 'export', what: 'png', png: 'not bytes' }, ctx), undefined);
+    assert.equal(parseWebviewMessage({ type: 'export', what: '../../etc/passwd' }, ctx), undefined);
+    assert.deepEqual(parseWebviewMessage({ type: 'export', what: 'codes-parquet' }, ctx), { type: 'export', what: 'codes-parquet' });
   });
 });

@@ -1,12 +1,18 @@
 /**
- * What the editor's Export menu writes, built from the features the host last sent to the webview: dense codes
- * as .npy or sparse CSV, a feature's firing intervals as an Audacity label track or CSV. Pure functions; the
- * editor asks where to save.
+ * What the editor's Export menu writes from a run's sparse codes: dense codes as .npy, sparse codes as CSV, a
+ * feature's firing intervals as an Audacity label track or CSV. Pure functions; the editor asks where to save.
  */
-import { encodeNpy } from '../engine/io/npy.ts';
-import type { HostMessage } from '../shared/editorProtocol.ts';
+import { encodeNpy } from '../../engine/io/npy.ts';
 
-type Features = Extract<HostMessage, { type: 'features' }>;
+/** A run's codes: CSR over frames, features sorted by value within a frame. */
+export interface Codes {
+  frames: number;
+  framesPerSecond: number;
+  dictSize: number;
+  rowPtr: Int32Array; // [frames + 1]
+  indices: Int32Array;
+  values: Float32Array;
+}
 
 function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
@@ -19,20 +25,16 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 }
 
 /** float32 [frames, F], numpy's format. */
-export function codesNpy(f: Features): Uint8Array {
-  const rowPtr = new Int32Array(f.rowPtr);
-  const indices = new Int32Array(f.indices);
-  const values = new Float32Array(f.values);
+export function codesNpy(f: Codes): Uint8Array {
+  const { rowPtr, indices, values } = f;
   const dense = new Float32Array(f.frames * f.dictSize);
   for (let t = 0; t < f.frames; t++) for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) dense[t * f.dictSize + indices[p]!] = values[p]!;
   return concat(encodeNpy({ dtype: 'float32', shape: [f.frames, f.dictSize], data: dense }));
 }
 
 /** One row per active (frame, feature): frame,time_s,feature,value. */
-export function codesCsv(f: Features): Uint8Array {
-  const rowPtr = new Int32Array(f.rowPtr);
-  const indices = new Int32Array(f.indices);
-  const values = new Float32Array(f.values);
+export function codesCsv(f: Codes): Uint8Array {
+  const { rowPtr, indices, values } = f;
   const lines = ['frame,time_s,feature,value'];
   for (let t = 0; t < f.frames; t++) {
     for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) lines.push(`${t},${(t / f.framesPerSecond).toFixed(3)},${indices[p]},${values[p]}`);
@@ -43,10 +45,8 @@ export function codesCsv(f: Features): Uint8Array {
 export interface Interval { startS: number; endS: number; max: number }
 
 /** Runs of consecutive frames where the feature is active, in seconds (a frame spans 1 / framesPerSecond). */
-export function firingIntervals(f: Features, feature: number): Interval[] {
-  const rowPtr = new Int32Array(f.rowPtr);
-  const indices = new Int32Array(f.indices);
-  const values = new Float32Array(f.values);
+export function firingIntervals(f: Codes, feature: number): Interval[] {
+  const { rowPtr, indices, values } = f;
   const out: Interval[] = [];
   let open: Interval | undefined;
   for (let t = 0; t < f.frames; t++) {

@@ -1,0 +1,115 @@
+/**
+ * A clip's SAE features delivered window by window, for views that show results as they come (the editor)
+ * and for clips too long to hold every activation at once.
+ *
+ * Threshold mode is per frame, so each 30 s window (Whisper) or chunk (HuBERT) is encoded as soon as its
+ * activations exist. Batch top-k spreads k·n over all n frames of the clip: up to `batchTopKMaxFrames` the
+ * activations are gathered and the clip is encoded in one batch at the end (exactly as `clipFeatures`); longer
+ * clips are encoded per window, and a note says so.
+ */
+import type { Audio16k } from '../audio/index.ts';
+import { AudioSaeError } from '../errors.ts';
+import type { EncoderTap } from '../onnx/whisper.ts';
+import type { ModelRunner } from '../runtime/types.ts';
+import { loadSae, MetricsAccumulator, resolveMode, runSae, type Metrics, type Sae, type SaeMode, type SaeModeChoice, type SparseCodes } from '../sae/index.ts';
+import { layerActivations } from './activations.ts';
+import { openBackbone } from './backbone.ts';
+
+/** The codes of consecutive frames [startFrame, startFrame + frames). */
+export interface FeatureChunk {
+  startFrame: number;
+  frames: number;
+  sparse: SparseCodes;
+  relError: Float32Array; // [frames]: ‖x − x̂‖ / ‖x‖ (0 for a zero frame)
+}
+
+export interface StreamOptions {
+  audio: Audio16k;
+  weightsFolder: string;
+  saePath: string;
+  /** The SAE already loaded (then `saePath` only names it). */
+  sae?: Sae;
+  layer: number;
+  tap?: EncoderTap;
+  normalizeInput?: boolean;
+  mode?: SaeModeChoice;
+  maxHubertSeconds?: number;
+  cacheDir?: string;
+  /** Longest clip (in model frames, 50 per second) encoded in one batch in batch top-k mode. */
+  batchTopKMaxFrames?: number;
+  /** Whisper: reuse an already computed log-mel window ([melBins, 3000]). */
+  melWindow?: (index: number) => Float32Array | undefined;
+  /** Before any model runs: the SAE, the mode that will run, and the total number of frames. */
+  onStart?: (info: { sae: Sae; mode: SaeMode; totalFrames: number }) => void;
+  onChunk: (chunk: FeatureChunk) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface StreamSummary {
+  sae: Sae;
+  modeUsed: SaeMode;
+  frames: number;
+  metrics: Metrics;
+  notes: string[];
+}
+
+function relErrors(x: Float32Array, recon: Float32Array, frames: number, d: number): Float32Array {
+  const out = new Float32Array(frames);
+  for (let t = 0; t < frames; t++) {
+    let e2 = 0;
+    let x2 = 0;
+    for (let i = t * d; i < (t + 1) * d; i++) {
+      e2 += (x[i]! - recon[i]!) ** 2;
+      x2 += x[i]! ** 2;
+    }
+    out[t] = x2 > 0 ? Math.sqrt(e2 / x2) : 0;
+  }
+  return out;
+}
+
+export async function streamClipFeatures(runner: ModelRunner, o: StreamOptions): Promise<StreamSummary> {
+  const backbone = await openBackbone(o.weightsFolder);
+  const sae = o.sae ?? (await loadSae(o.saePath));
+  if (sae.dModel !== backbone.dModel) {
+    throw new AudioSaeError(
+      `has d = ${sae.dModel}, but the backbone in ${o.weightsFolder} produces d = ${backbone.dModel} per frame.`,
+      o.saePath,
+      'Use the SAE trained on this backbone.',
+    );
+  }
+  const { mode, notice } = resolveMode(sae, o.mode ?? 'auto');
+  const d = sae.dModel;
+  const totalFrames = Math.ceil(o.audio.samples.length / 320);
+  const notes: string[] = [];
+  if (notice) notes.push(notice);
+  const wholeClipBatch = mode === 'batch-topk' && totalFrames <= (o.batchTopKMaxFrames ?? 30_000);
+  if (mode === 'batch-topk' && !wholeClipBatch) {
+    notes.push(`Batch top-k ran per window (k·n over each window's n frames): the clip is longer than ${((o.batchTopKMaxFrames ?? 30_000) / 50 / 60).toFixed(0)} min.`);
+  }
+  o.onStart?.({ sae, mode, totalFrames });
+  const metrics = new MetricsAccumulator(d, sae.dictSize);
+
+  const encode = async (startFrame: number, x: Float32Array, frames: number) => {
+    const r = await runSae(runner, sae, x, { mode, source: o.audio.name });
+    metrics.add(x, r.recon, r.sparse);
+    await o.onChunk({ startFrame, frames, sparse: r.sparse, relError: relErrors(x, r.recon, frames, d) });
+  };
+  const acts = await layerActivations(runner, backbone, o.audio.samples, {
+    layer: o.layer,
+    tap: o.tap,
+    normalizeInput: o.normalizeInput,
+    maxHubertSeconds: o.maxHubertSeconds,
+    cacheDir: o.cacheDir,
+    signal: o.signal,
+    melWindow: o.melWindow,
+    keep: wholeClipBatch,
+    onChunk: wholeClipBatch ? undefined : (start, x, frames) => encode(start, x, frames),
+  });
+  if (wholeClipBatch) await encode(0, acts.data, acts.frames);
+  notes.push(...acts.notes);
+  const m = metrics.finish();
+  if (m.l0 < sae.k / 5 || m.l0 > sae.k * 5) {
+    notes.push(`Mean L0 is ${m.l0.toFixed(1)} per frame, far from k = ${sae.k}: the preprocessing probably does not match the SAE's training (reference doc §2).`);
+  }
+  return { sae, modeUsed: mode, frames: m.frames, metrics: m, notes };
+}

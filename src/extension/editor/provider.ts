@@ -1,0 +1,69 @@
+/**
+ * The read-only custom editor for audio files: creates the webview (strict CSP, limited resource roots, no
+ * retainContextWhenHidden), wires it to an EditorSession, validates every message from it, and reloads when
+ * the file changes on disk or the workspace becomes trusted.
+ */
+import { randomBytes } from 'node:crypto';
+import { basename } from 'node:path';
+import * as vscode from 'vscode';
+import type { WorkerRunner } from '../../engine/runtime/workerRunner.ts';
+import { parseWebviewMessage } from '../../shared/editorProtocol.ts';
+import { PlaybackCache } from './playback.ts';
+import { ALL_BACKBONES, EditorSession } from './session.ts';
+
+interface AudioDocument extends vscode.CustomDocument {
+  readonly uri: vscode.Uri;
+}
+
+export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<AudioDocument> {
+  static readonly viewType = 'audioSae.audioEditor';
+  private readonly playback: PlaybackCache;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly engine: () => Promise<WorkerRunner>,
+  ) {
+    this.playback = new PlaybackCache(vscode.Uri.joinPath(context.globalStorageUri, 'playback'));
+  }
+
+  openCustomDocument(uri: vscode.Uri): AudioDocument {
+    return { uri, dispose: () => undefined };
+  }
+
+  resolveCustomEditor(document: AudioDocument, panel: vscode.WebviewPanel): void {
+    const webviewRoot = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview');
+    const mediaRoot = vscode.Uri.joinPath(this.context.extensionUri, 'media');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [webviewRoot, mediaRoot, this.playback.root] };
+    panel.webview.html = editorHtml(panel.webview, webviewRoot, mediaRoot);
+    const session = new EditorSession(this.context, document.uri, panel, this.engine, this.playback);
+    const folder = vscode.Uri.joinPath(document.uri, '..');
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, basename(document.uri.path)));
+    const subscriptions = [
+      watcher,
+      watcher.onDidChange(() => void session.load()),
+      watcher.onDidCreate(() => void session.load()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void session.load()),
+      panel.webview.onDidReceiveMessage((raw: unknown) => {
+        const message = parseWebviewMessage(raw, { backbones: ALL_BACKBONES, dictSize: session.dictSize() });
+        if (message) void session.handle(message); // malformed or out-of-range requests are ignored, never acted on
+      }),
+    ];
+    panel.onDidDispose(() => {
+      session.disposed = true;
+      session.cancel();
+      for (const s of subscriptions) s.dispose();
+    });
+  }
+}
+
+function editorHtml(webview: vscode.Webview, webviewRoot: vscode.Uri, mediaRoot: vscode.Uri): string {
+  const nonce = randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot, 'editor.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(mediaRoot, 'editor.css'));
+  const codicons = webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot, 'codicon.css'));
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} blob: data:; media-src ${webview.cspSource}; font-src ${webview.cspSource}; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="${codicons}" id="vscode-codicon-stylesheet"><link rel="stylesheet" href="${style}"></head>
+<body><div id="app"></div><script nonce="${nonce}" src="${script}"></script></body></html>`;
+}
