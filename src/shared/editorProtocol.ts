@@ -82,8 +82,20 @@ export interface RunState {
   provider: string;
 }
 
+/** What the editor remembers of a file between closing and reopening it (kept per workspace by the host). */
+export interface SavedView {
+  choice?: RunChoice;
+  view?: { t0S: number; t1S: number };
+  selected?: number;
+  colormap?: 'viridis' | 'magma' | 'inferno' | 'gray';
+  rangeDb?: number;
+  ceilingDb?: number;
+  rank?: 'max' | 'total';
+  topN?: number;
+}
+
 export type HostMessage =
-  | { type: 'init'; fileName: string; trusted: boolean; settings: EditorSettings }
+  | { type: 'init'; fileName: string; trusted: boolean; settings: EditorSettings; saved?: SavedView }
   | { type: 'clip'; durationS: number; sourceRateHz: number; channels: number; nMels: number; melFrames: number; melFramesPerSecond: number }
   /** The 16 kHz mono clip the model hears, as a URL the webview's audio element can stream. */
   | { type: 'playback'; uri: string }
@@ -115,7 +127,9 @@ export type WebviewMessage =
   /** Save something of the current run; `feature` for firing intervals, `png` for the view image. */
   | { type: 'export'; what: ExportKind; feature?: number; png?: ArrayBuffer }
   /** Open another part of the product on a feature of the current run. */
-  | { type: 'link'; what: LinkKind; feature: number };
+  | { type: 'link'; what: LinkKind; feature: number }
+  /** Remember the view of this file for the next time it opens. */
+  | { type: 'saveView'; saved: SavedView };
 
 /** What the host knows when it checks a message: the backbones, and the dictionary size of the run shown. */
 export interface ValidationContext {
@@ -133,6 +147,27 @@ function parseChoice(c: unknown, ctx: ValidationContext): RunChoice | undefined 
   if (!spec || !isInt(o.layer, 1, spec.layers)) return undefined;
   if (!SAE_SOURCES.includes(o.sae as SaeSource) || !SAE_MODES.includes(o.mode as SaeModeSetting)) return undefined;
   return { backbone: spec.id, layer: o.layer, sae: o.sae as SaeSource, mode: o.mode as SaeModeSetting };
+}
+
+const COLORMAPS = ['viridis', 'magma', 'inferno', 'gray'] as const;
+const isNum = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi;
+
+/** Keeps the valid fields of a saved view (a stale layer or feature id is dropped, not trusted). */
+export function parseSavedView(m: unknown, ctx: ValidationContext, maxFeature = 1 << 20): SavedView {
+  if (typeof m !== 'object' || m === null) return {};
+  const o = m as Record<string, unknown>;
+  const out: SavedView = {};
+  const choice = o.choice === undefined ? undefined : parseChoice(o.choice, ctx);
+  if (choice) out.choice = choice;
+  const v = o.view as Record<string, unknown> | undefined;
+  if (v && isTime(v.t0S) && isTime(v.t1S) && v.t1S > v.t0S) out.view = { t0S: v.t0S, t1S: v.t1S };
+  if (isInt(o.selected, 0, maxFeature)) out.selected = o.selected;
+  if (COLORMAPS.includes(o.colormap as (typeof COLORMAPS)[number])) out.colormap = o.colormap as SavedView['colormap'];
+  if (isNum(o.rangeDb, 10, 80)) out.rangeDb = o.rangeDb;
+  if (isNum(o.ceilingDb, 0, 60)) out.ceilingDb = o.ceilingDb;
+  if (o.rank === 'max' || o.rank === 'total') out.rank = o.rank;
+  if (isInt(o.topN, 1, LIMITS.maxLanes)) out.topN = o.topN;
+  return out;
 }
 
 /** Checks a message from the webview; anything malformed or out of range is rejected (undefined), never acted on. */
@@ -176,6 +211,8 @@ export function parseWebviewMessage(m: unknown, ctx: ValidationContext): Webview
       }
       return { type: 'export', what };
     }
+    case 'saveView':
+      return { type: 'saveView', saved: parseSavedView(msg.saved, ctx) };
     case 'link':
       return LINKS.includes(msg.what as LinkKind) && feature(msg.feature) ? { type: 'link', what: msg.what as LinkKind, feature: msg.feature } : undefined;
     default:

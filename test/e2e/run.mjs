@@ -18,6 +18,7 @@ const port = Number(process.env.E2E_PORT ?? 8765);
 const run = join(env.E2E_ROOT, 'run');
 rmSync(run, { recursive: true, force: true });
 for (const d of ['home', 'user-data/User', 'extensions', 'workspace', 'shots']) mkdirSync(join(run, d), { recursive: true });
+rmSync(join(env.E2E_ROOT, 'shots'), { recursive: true, force: true });
 
 // The extension, as users get it.
 const target = `${process.platform}-${process.arch}`;
@@ -30,13 +31,16 @@ const files = [...zip.entries.keys()];
 await zip.close();
 const allowed = [
   /^\[Content_Types\]\.xml$/, /^extension\.vsixmanifest$/, /^extension\/(package\.json|readme\.md|LICENSE\.txt|LICENSE)$/i,
-  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/dist\/webview\/editor\.js$/, /^extension\/media\/.+$/,
+  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/dist\/webview\/(editor\.js|codicon\.css|codicon\.ttf)$/, /^extension\/media\/.+$/,
+  new RegExp(`^extension/node_modules/@duckdb/(node-api|node-bindings|node-bindings-${process.platform}-${process.arch})/.+$`),
+  /^extension\/node_modules\/detect-libc\/.+$/,
   /^extension\/node_modules\/onnxruntime-(node|common)\/(package\.json|LICENSE|README\.md|dist\/.+\.(js|json))$/,
   new RegExp(`^extension/node_modules/onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/[^/]+$`),
 ];
 const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
 if (unexpected.length) throw new Error(`unexpected files in the .vsix:\n  ${unexpected.join('\n  ')}`);
-for (const needed of ['extension/dist/extension.cjs', 'extension/dist/engine-worker.cjs', 'extension/node_modules/onnxruntime-node/dist/index.js']) {
+for (const needed of ['extension/dist/extension.cjs', 'extension/dist/engine-worker.cjs', 'extension/node_modules/onnxruntime-node/dist/index.js',
+  `extension/node_modules/@duckdb/node-bindings-${process.platform}-${process.arch}/duckdb.node`, 'extension/dist/webview/codicon.ttf']) {
   if (!files.includes(needed)) throw new Error(`the .vsix lacks ${needed}`);
 }
 console.log(`vsix: ${files.length} files, all expected`);
@@ -44,26 +48,36 @@ console.log(`vsix: ${files.length} files, all expected`);
 const workspace = join(run, 'workspace');
 cpSync(join(repo, 'media/demo/example.wav'), join(workspace, 'example.wav'));
 writeFileSync(join(workspace, 'notes.txt'), 'a workspace with a clip\n');
-// Longer clips for the timing step: 30 s and 10 min of 16 kHz tones and noise.
-for (const [name, seconds] of [['clip-30s.wav', 30], ['clip-10min.wav', 600]]) {
+/** 16 kHz mono 16-bit WAV bytes of `seconds` of tones and noise (a new tone every 3 s). */
+function toneClip(seconds) {
   const n = seconds * 16000;
   const wav = Buffer.alloc(44 + 2 * n);
   wav.write('RIFF', 0); wav.writeUInt32LE(36 + 2 * n, 4); wav.write('WAVEfmt ', 8); wav.writeUInt32LE(16, 16); wav.writeUInt16LE(1, 20);
   wav.writeUInt16LE(1, 22); wav.writeUInt32LE(16000, 24); wav.writeUInt32LE(32000, 28); wav.writeUInt16LE(2, 32); wav.writeUInt16LE(16, 34);
   wav.write('data', 36); wav.writeUInt32LE(2 * n, 40);
+  const pcm = new Int16Array(wav.buffer, wav.byteOffset + 44, n);
   let seed = 1;
   for (let i = 0; i < n; i++) {
     seed = (seed * 1103515245 + 12345) % 2147483648;
-    const t = i / 16000;
-    const v = 0.3 * Math.sin(2 * Math.PI * (200 + 100 * Math.floor(t % 8)) * t) * (t % 2 < 1.4 ? 1 : 0) + 0.02 * (seed / 2147483648 - 0.5);
-    wav.writeInt16LE(Math.round(v * 32767), 44 + 2 * i);
+    const hz = 200 + 150 * (Math.floor(i / 48000) % 8);
+    pcm[i] = Math.round(32767 * (0.3 * Math.sin((2 * Math.PI * hz * i) / 16000) + 0.05 * (seed / 2147483648 - 0.5)));
   }
-  writeFileSync(join(workspace, name), wav);
+  return wav;
+}
+// Longer clips for the timing step, one that changes on disk, and an hour for the memory measurement.
+for (const [name, seconds] of [['clip-30s.wav', 30], ['clip-10min.wav', 600], ['clip-1h.wav', 3600], ['changing.wav', 3]]) {
+  writeFileSync(join(workspace, name), toneClip(seconds));
 }
 writeFileSync(join(workspace, 'corrupt.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6)]));
+// AUDIOSAE_E2E_REAL_SIZE=<folder written by bench/make_real_size_whisper.py>: only the timing step, with a
+// real-size random Whisper-small (layer 6) and SAE served as the authors' repositories.
+const realSize = process.env.AUDIOSAE_E2E_REAL_SIZE;
 writeFileSync(join(run, 'user-data/User/settings.json'), JSON.stringify({
   'workbench.startupEditor': 'none',
-  'security.workspace.trust.enabled': false,
+  // Trust is on and the workspace starts in restricted mode: the tests check the editor there, then trust it.
+  'security.workspace.trust.enabled': !realSize,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.banner': 'always',
   'telemetry.telemetryLevel': 'off',
   'extensions.autoCheckUpdates': false,
   'extensions.autoUpdate': false,
@@ -76,13 +90,16 @@ writeFileSync(join(run, 'user-data/User/settings.json'), JSON.stringify({
   'workbench.editorAssociations': { '*.wav': 'audioSae.audioEditor' },
   // "Download Models" runs against the loopback Hub below, which serves the toy Whisper as openai/whisper-small.
   'audioSae.backbone': 'whisper-small',
-  'audioSae.layer': 2,
+  'audioSae.layer': realSize ? 6 : 2,
 }, null, 2));
 writeFileSync(join(run, 'config.yaml'), 'auth: none\n');
 
 const whisper = join(repo, 'test/reference/fixtures/whisper/small-like');
 const saes = join(repo, 'media/demo/models/whisper-tiny-random/sae');
-const hub = await startFakeHub({
+const hub = await startFakeHub(realSize ? {
+  'openai/whisper-small': { 'config.json': join(realSize, 'whisper-small/config.json'), 'pytorch_model.bin': join(realSize, 'whisper-small/pytorch_model.bin') },
+  'Egorgij21/Audio-SAE-Whisper-small': { 'layer_6/ae.pt': join(realSize, 'sae/layer_6/ae.pt'), 'layer_6/config.json': join(realSize, 'sae/layer_6/config.json') },
+} : {
   'openai/whisper-small': { 'config.json': join(whisper, 'config.json'), 'model.safetensors': join(whisper, 'model.safetensors') },
   'Egorgij21/Audio-SAE-Whisper-small': Object.fromEntries([1, 2, 3].flatMap((n) => [
     [`layer_${n}/ae.pt`, join(saes, `layer_${n}`, 'ae.pt')], [`layer_${n}/config.json`, join(saes, `layer_${n}`, 'config.json')]])),
@@ -105,7 +122,7 @@ if (installed.length !== 1) throw new Error(`the .vsix did not install (extensio
 console.log(`installed ${installed[0]}`);
 
 const server = spawn(env.E2E_CODE_SERVER, [...csArgs, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
-  '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace], {
+  '--disable-update-check', '--disable-getting-started-override', workspace], {
   env: csEnv, detached: true, stdio: ['ignore', 'ignore', 'ignore'],
 });
 const stop = () => { try { process.kill(-server.pid, 'SIGTERM'); } catch { /* already gone */ } };
@@ -118,10 +135,11 @@ try {
     if (ok) break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  const result = spawn(process.execPath, ['--test', '--test-reporter=spec', join(repo, 'test/e2e/vscode.test.mjs')], {
+  const only = realSize ? ['--test-name-pattern=workbench opens|timing'] : [];
+  const result = spawn(process.execPath, ['--test', '--test-reporter=spec', ...only, join(repo, 'test/e2e/vscode.test.mjs')], {
     stdio: 'inherit',
     env: { ...process.env, CS_URL: `http://127.0.0.1:${port}`, WORKSPACE: workspace, SHOTS: join(env.E2E_ROOT, 'shots'),
-      PW_CORE: env.E2E_PLAYWRIGHT, PROFILE_ROOT: run },
+      PW_CORE: env.E2E_PLAYWRIGHT, PROFILE_ROOT: run, DUCKDB: join(repo, 'node_modules/@duckdb/node-api') },
   });
   code = await new Promise((resolve) => result.on('exit', (c) => resolve(c ?? 1)));
 } finally {

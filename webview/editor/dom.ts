@@ -12,8 +12,21 @@ export function el(tag: string, attrs: Record<string, string> = {}, text?: strin
 export function select(id: string, label: string, options: Array<[string, string]>, value?: string): HTMLElement & { value: string } {
   const s = el('vscode-single-select', { id, 'aria-label': label }) as HTMLElement & { value: string };
   setOptions(s, options);
-  if (value !== undefined) s.value = value;
+  if (value !== undefined) setValue(s, value);
   return s;
+}
+
+/**
+ * Sets a select's value, again once the element has rendered options that were just replaced (it picks up
+ * new <vscode-option> children asynchronously, and a value set before that falls back to the first option).
+ */
+export function setValue(s: HTMLElement & { value: string }, value: string): void {
+  s.value = value;
+  void customElements.whenDefined(s.localName).then(() => (s as unknown as { updateComplete?: Promise<unknown> }).updateComplete).then(() => {
+    requestAnimationFrame(() => {
+      if (s.value !== value) s.value = value;
+    });
+  });
 }
 
 export function setOptions(s: HTMLElement & { value: string }, options: Array<[string, string]>, disabled: string[] = []): void {

@@ -13,8 +13,8 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import { hzToMel } from '../../src/engine/audio/melFilters.ts';
 import { colormapLut, type ColormapName } from '../../src/shared/colormaps.ts';
-import type { EditorSettings, FeatureStats, HostMessage, RunChoice, RunState, ViewReply, WebviewMessage } from '../../src/shared/editorProtocol.ts';
-import { button, el, numberField, select, setOptions } from './dom.ts';
+import type { EditorSettings, FeatureStats, HostMessage, RunChoice, RunState, SavedView, ViewReply, WebviewMessage } from '../../src/shared/editorProtocol.ts';
+import { button, el, numberField, select, setOptions, setValue } from './dom.ts';
 import { paintGrid, paintPeaks, paintTrack, renderAxis } from './draw.ts';
 import { Player } from './player.ts';
 import { latestOnly, Rpc } from './rpc.ts';
@@ -37,8 +37,18 @@ interface ViewState {
   region?: [number, number];
   loop?: boolean;
 }
-const state: ViewState = (vscode.getState() as ViewState | undefined) ?? {};
-const saveState = () => vscode.setState(state);
+const restored = vscode.getState() as ViewState | undefined;
+const state: ViewState = restored ?? {};
+/** Saved twice: in the webview (survives hiding and window reloads) and by the host (survives closing). */
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+const saveState = () => {
+  vscode.setState(state);
+  clearTimeout(saveTimer);
+  saveTimer = setTimeout(() => {
+    const { choice, view: v, selected, colormap, rangeDb, ceilingDb, rank, topN } = state;
+    vscode.postMessage({ type: 'saveView', saved: { choice, view: v, selected, colormap, rangeDb, ceilingDb, rank, topN } });
+  }, 300);
+};
 
 const LANE_HEIGHT = 14;
 const SPEC_HEIGHT = 200;
@@ -136,9 +146,10 @@ const trackWidth = () => Math.max(200, Math.floor(tracks.clientWidth));
 
 /** The features the view needs: the lanes, and the selected one for its curve. */
 function wantedFeatures(): number[] {
+  if (!run) return [];
   const ids = shown.map((s) => s.id);
-  if (state.selected !== undefined && !ids.includes(state.selected)) ids.push(state.selected);
-  return run ? ids : [];
+  if (state.selected !== undefined && state.selected < run.dictSize && !ids.includes(state.selected)) ids.push(state.selected);
+  return ids;
 }
 
 const requestView = latestOnly(async () => {
@@ -316,6 +327,7 @@ function drawAll(): void {
   drawOverview();
   placeOverlays();
   renderLaneLabels();
+  document.body.dataset.view = `${view.t0S.toFixed(2)}-${view.t1S.toFixed(2)}`;
 }
 
 function setView(next: Viewport): void {
@@ -511,42 +523,37 @@ window.addEventListener('keydown', (e) => {
 });
 
 // ---- model choice ---------------------------------------------------------------------------------------
-function currentChoice(): RunChoice {
-  return {
-    backbone: backboneSelect.value,
-    layer: Number(layerSelect.value),
-    sae: saeSelect.value === 'local' ? 'local' : 'hub',
-    mode: modeSelect.value as RunChoice['mode'],
-  };
+/** The run shown or asked for; the selects mirror it (they never are the source of truth). */
+let choice: RunChoice | undefined;
+const layersOf = (backbone: string) => settings?.backbones.find((b) => b.id === backbone)?.layers ?? 1;
+
+function showChoice(): void {
+  if (!choice) return;
+  setValue(backboneSelect, choice.backbone);
+  setOptions(layerSelect, Array.from({ length: layersOf(choice.backbone) }, (_, i) => [String(i + 1), String(i + 1)]));
+  setValue(layerSelect, String(choice.layer));
+  setValue(saeSelect, choice.sae);
+  setValue(modeSelect, choice.mode);
 }
 
-function fillLayers(layer: number): void {
-  const layers = settings?.backbones.find((b) => b.id === backboneSelect.value)?.layers ?? 1;
-  setOptions(layerSelect, Array.from({ length: layers }, (_, i) => [String(i + 1), String(i + 1)]));
-  layerSelect.value = String(Math.max(1, Math.min(layer, layers)));
-}
-
-function runChoice(): void {
-  if (!trusted) return;
-  state.choice = currentChoice();
+function runChoice(change: Partial<RunChoice>): void {
+  if (!trusted || !choice) return;
+  const next = { ...choice, ...change };
+  next.layer = Math.max(1, Math.min(next.layer, layersOf(next.backbone)));
+  choice = next;
+  showChoice();
+  state.choice = choice;
   saveState();
-  vscode.postMessage({ type: 'run', choice: state.choice });
+  vscode.postMessage({ type: 'run', choice });
 }
 
-backboneSelect.addEventListener('change', () => { fillLayers(Number(layerSelect.value)); runChoice(); });
-layerSelect.addEventListener('change', runChoice);
-const stepLayer = (delta: number) => {
-  const layers = settings?.backbones.find((b) => b.id === backboneSelect.value)?.layers ?? 1;
-  const next = Math.max(1, Math.min(layers, Number(layerSelect.value) + delta));
-  if (next === Number(layerSelect.value)) return;
-  layerSelect.value = String(next);
-  runChoice();
-};
-layerDown.addEventListener('click', () => stepLayer(-1));
-layerUp.addEventListener('click', () => stepLayer(1));
-saeSelect.addEventListener('change', runChoice);
-modeSelect.addEventListener('change', runChoice);
-runButton.addEventListener('click', runChoice);
+backboneSelect.addEventListener('change', () => { if (choice && backboneSelect.value !== choice.backbone) runChoice({ backbone: backboneSelect.value }); });
+layerSelect.addEventListener('change', () => { if (choice && Number(layerSelect.value) !== choice.layer) runChoice({ layer: Number(layerSelect.value) }); });
+layerDown.addEventListener('click', () => { if (choice && choice.layer > 1) runChoice({ layer: choice.layer - 1 }); });
+layerUp.addEventListener('click', () => { if (choice && choice.layer < layersOf(choice.backbone)) runChoice({ layer: choice.layer + 1 }); });
+saeSelect.addEventListener('change', () => { if (choice && saeSelect.value !== choice.sae) runChoice({ sae: saeSelect.value === 'local' ? 'local' : 'hub' }); });
+modeSelect.addEventListener('change', () => { if (choice && modeSelect.value !== choice.mode) runChoice({ mode: modeSelect.value as RunChoice['mode'] }); });
+runButton.addEventListener('click', () => runChoice({}));
 cancelButton.addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
 
 // ---- view controls --------------------------------------------------------------------------------------
@@ -594,10 +601,25 @@ new ResizeObserver(() => {
   requestOverview();
 }).observe(tracks);
 
+/** Takes over what the host remembered of this file (when the webview itself had nothing). */
+function applySaved(saved: SavedView): void {
+  Object.assign(state, saved);
+  vscode.setState(state);
+  if (saved.colormap) setValue(colormapSelect, saved.colormap);
+  if (saved.rangeDb !== undefined) rangeField.value = String(saved.rangeDb);
+  if (saved.ceilingDb !== undefined) ceilingField.value = String(saved.ceilingDb);
+  if (saved.rank) setValue(rankSelect, saved.rank);
+  if (saved.topN !== undefined) topField.value = String(saved.topN);
+}
+
 // ---- messages from the host -----------------------------------------------------------------------------
 function showRun(m: RunState): void {
   const fresh = !run || JSON.stringify(run.choice) !== JSON.stringify(m.choice);
   run = m;
+  if (JSON.stringify(choice) !== JSON.stringify(m.choice)) {
+    choice = m.choice;
+    showChoice();
+  }
   if (fresh) {
     shown = [];
     featureMax.clear();
@@ -624,22 +646,22 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   if (rpc.receive(m)) return;
   switch (m.type) {
     case 'init':
+      if (!restored && m.saved && durationS === 0) applySaved(m.saved);
       settings = m.settings;
       trusted = m.trusted;
       title.textContent = m.fileName;
       errorBox.setAttribute('hidden', '');
       setOptions(backboneSelect, m.settings.backbones.map((b) => [b.id, b.label]));
-      backboneSelect.value = m.settings.choice.backbone;
-      fillLayers(m.settings.choice.layer);
       setOptions(saeSelect, [['hub', "Authors' SAE (Hub)"], ['local', m.settings.localSae ? `Local: ${m.settings.localSae}` : 'Local SAE file (set audioSae.saePath)']], m.settings.localSae ? [] : ['local']);
-      saeSelect.value = m.settings.choice.sae;
-      modeSelect.value = m.settings.choice.mode;
+      choice = m.settings.choice;
+      showChoice();
       for (const c of [backboneSelect, layerSelect, layerDown, layerUp, saeSelect, modeSelect, runButton]) c.toggleAttribute('disabled', !m.trusted);
       document.body.dataset.trusted = String(m.trusted);
       break;
     case 'clip': {
       const first = durationS === 0;
       durationS = m.durationS;
+      document.body.dataset.duration = durationS.toFixed(2);
       title.title = `${m.durationS.toFixed(2)} s · ${m.sourceRateHz} Hz · ${m.channels} channel${m.channels > 1 ? 's' : ''}`;
       view = clamp(first && state.view ? state.view : first ? fit(durationS) : view, durationS);
       reply = undefined;

@@ -79,7 +79,8 @@ export async function layerActivations(runner: ModelRunner, backbone: OpenBackbo
     if (options.melWindow?.(0)) {
       for (const info of windowsOf(samples16k.length)) {
         throwIfCancelled(options.signal);
-        const mel = options.melWindow(info.index) ?? (await whisperLogMelWindow(runner, samples16k.subarray(info.startSample), nMels)).data;
+        // A copy: the runner may transfer its inputs to the worker, and the caller keeps its windows.
+        const mel = options.melWindow(info.index)?.slice() ?? (await whisperLogMelWindow(runner, samples16k.subarray(info.startSample), nMels)).data;
         await encode(info, mel);
       }
     } else {

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { WorkerRunner } from '../../engine/runtime/workerRunner.ts';
 import { parseWebviewMessage } from '../../shared/editorProtocol.ts';
 import { PlaybackCache } from './playback.ts';
-import { ALL_BACKBONES, EditorSession } from './session.ts';
+import { ALL_BACKBONES, EditorSession, type Run } from './session.ts';
 
 interface AudioDocument extends vscode.CustomDocument {
   readonly uri: vscode.Uri;
@@ -18,6 +18,7 @@ interface AudioDocument extends vscode.CustomDocument {
 export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<AudioDocument> {
   static readonly viewType = 'audioSae.audioEditor';
   private readonly playback: PlaybackCache;
+  private readonly runs = new Map<string, Run>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -35,7 +36,7 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
     const mediaRoot = vscode.Uri.joinPath(this.context.extensionUri, 'media');
     panel.webview.options = { enableScripts: true, localResourceRoots: [webviewRoot, mediaRoot, this.playback.root] };
     panel.webview.html = editorHtml(panel.webview, webviewRoot, mediaRoot);
-    const session = new EditorSession(this.context, document.uri, panel, this.engine, this.playback);
+    const session = new EditorSession(this.context, document.uri, panel, this.engine, this.playback, this.runs);
     const folder = vscode.Uri.joinPath(document.uri, '..');
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, basename(document.uri.path)));
     const subscriptions = [
@@ -45,7 +46,10 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
       vscode.workspace.onDidGrantWorkspaceTrust(() => void session.load()),
       panel.webview.onDidReceiveMessage((raw: unknown) => {
         const message = parseWebviewMessage(raw, { backbones: ALL_BACKBONES, dictSize: session.dictSize() });
-        if (message) void session.handle(message); // malformed or out-of-range requests are ignored, never acted on
+        if (message) return void session.handle(message);
+        // Malformed or out-of-range: never acted on; a request with an id gets a failure so the webview moves on.
+        const id = (raw as { id?: unknown } | null)?.id;
+        if (typeof id === 'number' && Number.isSafeInteger(id)) void panel.webview.postMessage({ type: 'failed', id, message: 'The request was rejected.' });
       }),
     ];
     panel.onDidDispose(() => {

@@ -15,16 +15,16 @@ import { DEMO_BACKBONES, resolveModels } from '../../engine/pipeline/resolve.ts'
 import { streamClipFeatures } from '../../engine/pipeline/stream.ts';
 import type { WorkerRunner } from '../../engine/runtime/workerRunner.ts';
 import { BACKBONES } from '../../engine/backbones/registry.ts';
-import type { EditorSettings, ExportKind, HostMessage, LinkKind, RunChoice, RunState, WebviewMessage } from '../../shared/editorProtocol.ts';
+import { parseSavedView, type EditorSettings, type ExportKind, type HostMessage, type LinkKind, type RunChoice, type RunState, type SavedView, type WebviewMessage } from '../../shared/editorProtocol.ts';
 import { ClipStore, RunCodes } from './clipStore.ts';
 import { audacityLabels, codesCsv, codesNpy, firingIntervals, intervalsCsv, type Codes } from './exports.ts';
 import type { PlaybackCache } from './playback.ts';
 
 export const ALL_BACKBONES = [...DEMO_BACKBONES, ...BACKBONES];
-/** Finished runs kept per editor (switching back to one is instant). */
-const CACHED_RUNS = 6;
+/** Finished runs kept across all editors (switching back, or reopening a file, is instant). */
+const CACHED_RUNS = 8;
 
-interface Run {
+export interface Run {
   key: string;
   choice: RunChoice;
   codes: RunCodes | undefined;
@@ -35,7 +35,6 @@ export class EditorSession {
   disposed = false;
   private store: ClipStore | undefined;
   private contentHash = '';
-  private readonly runs = new Map<string, Run>(); // insertion order = least recently shown first
   private shown: Run | undefined;
   private running: AbortController | undefined;
   private choice: RunChoice | undefined;
@@ -47,7 +46,18 @@ export class EditorSession {
     private readonly panel: vscode.WebviewPanel,
     private readonly engine: () => Promise<WorkerRunner>,
     private readonly playback: PlaybackCache,
+    /** Shared by the provider's editors, keyed by clip content and run options; insertion order = least recently shown first. */
+    private readonly runs: Map<string, Run>,
   ) {}
+
+  private get savedKey(): string {
+    return `audioSae.view:${this.uri.toString()}`;
+  }
+
+  /** The view remembered for this file in this workspace (validated again: settings may have changed since). */
+  private saved(): SavedView {
+    return parseSavedView(this.context.workspaceState.get(this.savedKey), { backbones: ALL_BACKBONES, dictSize: 0 });
+  }
 
   private post(message: HostMessage): void {
     if (!this.disposed) void this.panel.webview.postMessage(message);
@@ -82,8 +92,10 @@ export class EditorSession {
   async handle(message: WebviewMessage): Promise<void> {
     switch (message.type) {
       case 'ready':
-        if (message.choice) this.choice = message.choice;
+        this.choice = message.choice ?? this.choice ?? this.saved().choice;
         return this.load();
+      case 'saveView':
+        return void this.context.workspaceState.update(this.savedKey, message.saved);
       case 'run':
         return this.run(message.choice);
       case 'cancel':
@@ -115,7 +127,7 @@ export class EditorSession {
   async load(): Promise<void> {
     const generation = ++this.loading;
     const stale = () => this.disposed || generation !== this.loading;
-    this.post({ type: 'init', fileName: this.fileName, trusted: vscode.workspace.isTrusted, settings: this.settings() });
+    this.post({ type: 'init', fileName: this.fileName, trusted: vscode.workspace.isTrusted, settings: this.settings(), saved: this.saved() });
     try {
       this.post({ type: 'status', text: 'Decoding…', busy: true });
       const bytes = await vscode.workspace.fs.readFile(this.uri);
@@ -124,7 +136,6 @@ export class EditorSession {
       const runner = await this.engine();
       const samples = await resample(toMono(decoded.channels), decoded.sampleRateHz, 16000, runner);
       if (stale()) return;
-      if (hash !== this.contentHash) this.runs.clear();
       this.contentHash = hash;
       this.shown = undefined;
       const store = (this.store = new ClipStore(samples));

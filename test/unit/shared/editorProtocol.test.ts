@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseWebviewMessage } from '../../../src/shared/editorProtocol.ts';
+import { parseSavedView, parseWebviewMessage } from '../../../src/shared/editorProtocol.ts';
 
 const ctx = { backbones: [{ id: 'whisper-small', layers: 12 }, { id: 'hubert-large', layers: 24 }], dictSize: 6144 };
 const choice = { backbone: 'whisper-small', layer: 4, sae: 'hub', mode: 'auto' };
@@ -43,4 +43,14 @@ describe('editor messages from the webview are validated on the host', () => {
   ] as const) {
     it(`rejects ${label}`, () => assert.equal(parseWebviewMessage(message, ctx), undefined));
   }
+});
+
+describe('a saved view is validated before it is used', () => {
+  it('keeps valid fields and drops the rest', () => {
+    const saved = { choice, view: { t0S: 2, t1S: 5 }, selected: 12, colormap: 'magma', rangeDb: 60, ceilingDb: 5, rank: 'total', topN: 10 };
+    assert.deepEqual(parseSavedView(saved, ctx), saved);
+    assert.deepEqual(parseSavedView({ choice: { ...choice, layer: 40 }, view: { t0S: 5, t1S: 2 }, selected: -1, colormap: 'jet', rangeDb: 1e9, topN: 1000, extra: 'x' }, ctx), {});
+    assert.deepEqual(parseSavedView(undefined, ctx), {});
+    assert.deepEqual(parseWebviewMessage({ type: 'saveView', saved: { topN: 3, junk: true } }, ctx), { type: 'saveView', saved: { topN: 3 } });
+  });
 });
