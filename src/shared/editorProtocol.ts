@@ -53,6 +53,8 @@ export interface ViewReply {
   melMax: number;
   /** float32 [melCols, 2]: min, max of the samples under each column. */
   peaks: ArrayBuffer;
+  /** The run the feature columns come from (none: no run shown). */
+  choice?: RunChoice;
   /** Feature columns covering model frames [featureFromS, featureToS); 0 when no run is shown. */
   featureCols: number;
   featureFromS: number;

@@ -156,6 +156,8 @@ const requestView = latestOnly(async () => {
   if (!durationS) return;
   const asked = { ...view };
   const r = await rpc.request<Extract<WebviewMessage, { type: 'view' }>>({ type: 'view', t0S: asked.t0S, t1S: asked.t1S, columns: Math.min(8192, trackWidth()), features: wantedFeatures() });
+  // A reply computed for the run shown before this one (the switch crossed it in flight): ask again.
+  if (run && JSON.stringify(r.choice) !== JSON.stringify(run.choice)) return requestView();
   reply = r;
   drawAll();
 });

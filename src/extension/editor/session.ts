@@ -104,7 +104,7 @@ export class EditorSession {
       case 'view': {
         if (!this.store) return this.post({ type: 'failed', id: message.id, message: 'The clip is not loaded yet.' });
         const reply = this.store.view(message.t0S, message.t1S, message.columns, this.shown?.codes, message.features);
-        return this.post({ type: 'view', id: message.id, ...reply });
+        return this.post({ type: 'view', id: message.id, choice: this.shown?.choice, ...reply });
       }
       case 'frame': {
         const f = this.shown?.codes?.frame(message.frame, 12);
