@@ -137,6 +137,16 @@ step('trusting the workspace runs the model in the open editor', async () => {
   assert.equal(await wv.locator('body').getAttribute('data-trusted'), 'true');
 });
 
+step('"Reopen Editor With…" still offers the built-in audio preview', async () => {
+  await runCommand('View: Reopen Editor With...');
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  await rows.first().waitFor({ timeout: T });
+  const labels = await rows.allInnerTexts();
+  assert.ok(labels.some((l) => /AudioSAE/.test(l)), `no AudioSAE editor in ${labels}`);
+  assert.ok(labels.some((l) => /Audio Preview|Media Preview/i.test(l)), `no built-in preview in ${labels}`);
+  await page.keyboard.press('Escape');
+});
+
 step('the installed extension starts its engine and reports the execution provider', async () => {
   await runCommand('AudioSAE: Show Engine Info');
   const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'AudioSAE engine ready' });
@@ -245,6 +255,7 @@ step('zoom and pan change the visible range; the axis follows', async () => {
   assert.ok(Number((await wv.locator('body').getAttribute('data-view')).split('-')[0]) < 0.5, 'the overview moves the view to the start');
   await page.waitForTimeout(300);
   assert.ok(await colours(wv.locator('#spectrogram')) > 20, 'the zoomed spectrogram is drawn');
+  await wv.locator('#title').scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(SHOTS, 'editor-zoomed.png') });
 });
 

@@ -343,7 +343,7 @@ function setView(next: Viewport): void {
 // ---- tables ---------------------------------------------------------------------------------------------
 function linkButton(what: 'featurePage' | 'topClips', feature: number): HTMLElement {
   const b = button(`${what}-${feature}`, what === 'featurePage' ? `Show the page of feature ${feature}` : `Find the clips where feature ${feature} fires most`,
-    what === 'featurePage' ? 'book' : 'search');
+    what === 'featurePage' ? 'book' : 'search', undefined, true);
   b.classList.add('link');
   b.addEventListener('click', (e) => {
     e.stopPropagation();

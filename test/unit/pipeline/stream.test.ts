@@ -115,6 +115,21 @@ describe('streamed clip features', () => {
     assert.match(s2.notes.join(' '), /Batch top-k ran per window/);
   });
 
+  it('HuBERT: chunks stream in order and batch top-k over the clip equals the whole-clip run', async () => {
+    const hubert = join(import.meta.dirname, '../../../media/demo/models/hubert-tiny-random');
+    const options = { audio, weightsFolder: hubert, saePath: join(hubert, 'sae', 'layer_1', 'ae.pt'), layer: 1, cacheDir, maxHubertSeconds: 20, mode: 'batch-topk' as const };
+    const whole = await clipFeatures(runner, options);
+    const threshold = { ...(await loadSae(options.saePath)), threshold: Math.min(...whole.result.sparse.values) };
+    const batched: FeatureChunk[] = [];
+    await streamClipFeatures(runner, { ...options, onChunk: (c) => { batched.push(c); } });
+    assertSameCodes(gather(batched), whole.result.sparse, 'HuBERT batch top-k');
+    const chunks: FeatureChunk[] = [];
+    const summary = await streamClipFeatures(runner, { ...options, sae: threshold, mode: 'threshold', onChunk: (c) => { chunks.push(c); } });
+    assert.equal(chunks.length, 4, 'four chunks of up to 20 s');
+    assert.equal(gather(chunks).frames, whole.result.frames);
+    assert.match(summary.notes.join(' '), /HuBERT ran the clip in 4 chunks/);
+  });
+
   it('stops between windows when cancelled', async () => {
     const controller = new AbortController();
     const chunks: FeatureChunk[] = [];
