@@ -353,12 +353,12 @@ step('a corrupt file shows an explanatory message in the editor', async () => {
   await page.screenshot({ path: path.join(SHOTS, 'editor-corrupt.png') });
 });
 
-/** Resident memory of all of chromium's processes, MB (Linux /proc). */
-function chromiumRssMB() {
+/** Resident memory of the processes whose command line matches, MB (Linux /proc). */
+function rssMB(pattern) {
   let kb = 0;
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('chromium')) continue;
+      if (!pattern.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) continue;
       kb += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
     } catch { /* gone */ }
   }
@@ -379,7 +379,7 @@ async function rendererHeapMB() {
 
 step('timing and memory: first spectrogram pixels and full features for 30 s, 10 min and 1 h (printed, not asserted)', async () => {
   for (const name of ['clip-30s.wav', 'clip-10min.wav', 'clip-1h.wav']) {
-    const rssBefore = chromiumRssMB();
+    const rssBefore = rssMB(/chromium/);
     const heapBefore = await rendererHeapMB();
     const started = Date.now();
     await openFile(name);
@@ -389,7 +389,7 @@ step('timing and memory: first spectrogram pixels and full features for 30 s, 10
     const firstPixels = Date.now() - started;
     await wv.locator('body[data-features]').waitFor({ timeout: 20 * T });
     const full = Date.now() - started;
-    console.log(`# ${name}: first spectrogram pixels ${firstPixels} ms, full features ${full} ms; renderer JS heap after GC ${heapBefore.toFixed(1)} → ${(await rendererHeapMB()).toFixed(1)} MB; chromium RSS ${rssBefore.toFixed(0)} → ${chromiumRssMB().toFixed(0)} MB`);
+    console.log(`# ${name}: first spectrogram pixels ${firstPixels} ms, full features ${full} ms; renderer JS heap after GC ${heapBefore.toFixed(1)} → ${(await rendererHeapMB()).toFixed(1)} MB; chromium RSS ${rssBefore.toFixed(0)} → ${rssMB(/chromium/).toFixed(0)} MB; extension host + engine worker RSS ${rssMB(/extensionHost/).toFixed(0)} MB`);
     await page.screenshot({ path: path.join(SHOTS, `timing-${name}.png`) });
   }
   // Still responsive on the hour: zoom into a minute in the middle and hover.

@@ -86,7 +86,11 @@ export function renderAxis(axis: HTMLElement, v: Viewport): void {
   for (let t = Math.ceil(v.t0S / step) * step; t <= v.t1S + 1e-9; t += step) {
     const tick = document.createElement('span');
     tick.textContent = formatTime(t, step);
-    tick.style.left = `${(100 * (t - v.t0S)) / (v.t1S - v.t0S)}%`;
+    const at = (100 * (t - v.t0S)) / (v.t1S - v.t0S);
+    tick.style.left = `${at}%`;
+    // Centred on its time, but kept inside the axis at either end.
+    if (at < 2) tick.style.transform = 'none';
+    else if (at > 98) tick.style.transform = 'translateX(-100%)';
     ticks.push(tick);
   }
   axis.replaceChildren(...ticks);
