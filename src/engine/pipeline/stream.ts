@@ -104,6 +104,9 @@ export async function streamClipFeatures(runner: ModelRunner, o: StreamOptions):
     melWindow: o.melWindow,
     keep: wholeClipBatch,
     onChunk: wholeClipBatch ? undefined : (start, x, frames) => encode(start, x, frames),
+  }).catch((e: unknown) => {
+    // Problems of the clip itself (too short for HuBERT, say) name it; cancellation stays as it is.
+    throw e instanceof AudioSaeError && !e.file && e.problem !== 'cancelled.' ? new AudioSaeError(e.problem, o.audio.name, e.hint) : e;
   });
   if (wholeClipBatch) await encode(0, acts.data, acts.frames);
   notes.push(...acts.notes);

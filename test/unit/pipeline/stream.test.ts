@@ -130,6 +130,13 @@ describe('streamed clip features', () => {
     assert.match(summary.notes.join(' '), /HuBERT ran the clip in 4 chunks/);
   });
 
+  it('names the clip when it is too short for the backbone', async () => {
+    const hubert = join(import.meta.dirname, '../../../media/demo/models/hubert-tiny-random');
+    const tiny = { ...audio, samples: new Float32Array(100), durationS: 100 / 16000, name: 'click.wav' };
+    await assert.rejects(streamClipFeatures(runner, { audio: tiny, weightsFolder: hubert, saePath: join(hubert, 'sae', 'layer_1', 'ae.pt'), layer: 1, cacheDir, onChunk: () => undefined }),
+      /^AudioSaeError: click\.wav: the clip is too short for HuBERT/);
+  });
+
   it('stops between windows when cancelled', async () => {
     const controller = new AbortController();
     const chunks: FeatureChunk[] = [];
