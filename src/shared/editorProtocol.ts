@@ -108,6 +108,8 @@ export type HostMessage =
   | ViewReply
   | { type: 'frame'; id: number; frame: number; timeS: number; l0: number; relError: number; ids: number[]; values: number[] }
   | { type: 'rank'; id: number; fromFrame: number; toFrame: number; by: 'max' | 'total'; stats: FeatureStats[] }
+  /** Where the feature's next (or previous) firing starts; frame −1 when there is none. */
+  | { type: 'firing'; id: number; feature: number; frame: number }
   | { type: 'failed'; id: number; message: string };
 
 export const EXPORT_KINDS = ['codes-npy', 'codes-csv', 'codes-parquet', 'intervals-audacity', 'intervals-csv', 'png'] as const;
@@ -126,6 +128,7 @@ export type WebviewMessage =
   | { type: 'view'; id: number; t0S: number; t1S: number; columns: number; features: number[] }
   | { type: 'frame'; id: number; frame: number }
   | { type: 'rank'; id: number; fromFrame: number; toFrame: number; by: 'max' | 'total'; n: number }
+  | { type: 'firing'; id: number; feature: number; fromFrame: number; direction: 1 | -1 }
   /** Save something of the current run; `feature` for firing intervals, `png` for the view image. */
   | { type: 'export'; what: ExportKind; feature?: number; png?: ArrayBuffer }
   /** Open another part of the product on a feature of the current run. */
@@ -202,6 +205,11 @@ export function parseWebviewMessage(m: unknown, ctx: ValidationContext): Webview
       if (!isInt(id, 0, Number.MAX_SAFE_INTEGER) || !isInt(fromFrame, 0, 2 ** 31 - 1) || !isInt(toFrame, 0, 2 ** 31 - 1) || toFrame <= fromFrame) return undefined;
       if ((by !== 'max' && by !== 'total') || !isInt(n, 1, LIMITS.maxRank)) return undefined;
       return { type: 'rank', id, fromFrame, toFrame, by, n };
+    }
+    case 'firing': {
+      const { id, fromFrame, direction } = msg;
+      if (!isInt(id, 0, Number.MAX_SAFE_INTEGER) || !feature(msg.feature) || !isInt(fromFrame, -1, 2 ** 31 - 1) || (direction !== 1 && direction !== -1)) return undefined;
+      return { type: 'firing', id, feature: msg.feature, fromFrame, direction };
     }
     case 'export': {
       if (!EXPORT_KINDS.includes(msg.what as ExportKind)) return undefined;

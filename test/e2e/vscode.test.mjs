@@ -192,6 +192,24 @@ step('clicking a feature draws its activation curve over the spectrogram', async
   await page.screenshot({ path: path.join(SHOTS, 'editor-feature.png') });
 });
 
+step('N and P jump the playhead and the view to the selected feature\'s next and previous firing', async () => {
+  const wv = webview();
+  const id = await wv.locator('#overlay').getAttribute('data-selected');
+  const before = await cursorX(wv);
+  await wv.locator('#next-firing').click();
+  await page.waitForFunction(() => true);
+  await page.waitForTimeout(300);
+  const first = await cursorX(wv);
+  await wv.locator('#title').click(); // focus the page, not a control
+  await page.keyboard.press('n');
+  await page.waitForTimeout(300);
+  const second = await cursorX(wv);
+  assert.ok(second > first, `N did not move on from ${first}px (feature ${id}, start ${before}px)`);
+  await page.keyboard.press('p');
+  await page.waitForTimeout(300);
+  assert.ok(Math.abs(await cursorX(wv) - first) < 2, 'P went back to the previous firing');
+});
+
 step('the feature page and top-clips links hand the feature on (and say when that part is not installed)', async () => {
   const wv = webview();
   await wv.locator('#features tr[data-feature] vscode-button[id^="featurePage-"]').first().click();
@@ -333,6 +351,19 @@ step('exports the codes as Parquet that DuckDB reads back', async () => {
   assert.ok(Math.abs(rows[0].n / 8 - frames) <= 1, `${rows[0].n} codes for ${frames} frames`);
   assert.ok(rows[0].top < 512);
   assert.equal(kv[0].v, 'whisper-small');
+});
+
+step('exports the view as a PNG image', async () => {
+  const wv = webview();
+  await pick(wv, 'export', 'View (PNG)');
+  const file = await acceptSave(wv, /example\.whisper-small-l2\.png$/, 'Saved example.whisper-small-l2.png');
+  const png = fs.readFileSync(file);
+  assert.equal(png.subarray(1, 4).toString(), 'PNG');
+  const width = png.readUInt32BE(16);
+  const height = png.readUInt32BE(20);
+  const lanes = Number(await wv.locator('#lanes').getAttribute('data-lanes'));
+  assert.equal(width, await wv.locator('#spectrogram').evaluate((c) => c.width));
+  assert.equal(height, 200 + 48 + lanes * 14 + 44, 'spectrogram, waveform, lanes and metric lanes stacked');
 });
 
 step('a file changed on disk reloads in the open editor', async () => {

@@ -93,6 +93,8 @@ const zoomIn = button('zoom-in', 'Zoom in (+)', 'zoom-in');
 const zoomOut = button('zoom-out', 'Zoom out (−)', 'zoom-out');
 const zoomFit = button('zoom-fit', 'Show the whole clip (0)', 'screen-full');
 const zoomRegion = button('zoom-region', 'Zoom to the selected region', 'selection');
+const prevFiring = button('prev-firing', "Previous firing of the selected feature (P)", 'arrow-left');
+const nextFiring = button('next-firing', "Next firing of the selected feature (N)", 'arrow-right');
 const colormapSelect = select('colormap', 'Colour map', ['viridis', 'magma', 'inferno', 'gray'].map((c) => [c, c]), state.colormap ?? 'viridis');
 const rangeField = numberField('range', 'Spectrogram dB range', state.rangeDb ?? 80, 10, 80);
 const ceilingField = numberField('ceiling', 'dB below the clip maximum at the top of the colour scale', state.ceilingDb ?? 0, 0, 60);
@@ -101,7 +103,7 @@ const rankSelect = select('rank', 'Rank features by', [['max', 'by max'], ['tota
 const exportSelect = select('export', 'Export', [['', 'Export…'], ['codes-npy', 'Codes (.npy)'], ['codes-csv', 'Codes (CSV)'], ['codes-parquet', 'Codes (Parquet)'],
   ['intervals-audacity', 'Selected feature: Audacity labels'], ['intervals-csv', 'Selected feature: intervals (CSV)'], ['png', 'View (PNG)']], '');
 const viewBar = el('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'View' });
-viewBar.append(playButton, speedSelect, loopBox, el('span', { class: 'sep' }), zoomOut, zoomIn, zoomFit, zoomRegion, el('span', { class: 'sep' }),
+viewBar.append(playButton, speedSelect, loopBox, el('span', { class: 'sep' }), zoomOut, zoomIn, zoomFit, zoomRegion, prevFiring, nextFiring, el('span', { class: 'sep' }),
   el('label', {}, 'Colours'), colormapSelect, el('label', {}, 'dB range'), rangeField, el('label', {}, 'ceiling −dB'), ceilingField, el('span', { class: 'sep' }),
   el('label', {}, 'Lanes'), topField, rankSelect, exportSelect);
 
@@ -486,6 +488,26 @@ zoomOut.addEventListener('click', () => zoomBy(2));
 zoomFit.addEventListener('click', () => setView(fit(durationS)));
 zoomRegion.addEventListener('click', () => { if (state.region) setView({ t0S: state.region[0], t1S: state.region[1] }); });
 
+/** Moves the view and the playhead to the selected feature's next (or previous) firing. */
+async function jumpToFiring(direction: 1 | -1): Promise<void> {
+  if (!run || state.selected === undefined || state.selected >= run.dictSize) {
+    status.textContent = 'Select a feature first (click a lane or a row).';
+    return;
+  }
+  const from = Math.floor(player.currentTimeS * MODEL_FPS);
+  const r = await rpc.request<Extract<WebviewMessage, { type: 'firing' }>>({ type: 'firing', feature: state.selected, fromFrame: direction === 1 ? from : Math.max(-1, from), direction });
+  if (r.frame < 0) {
+    status.textContent = `Feature ${state.selected} does not fire ${direction === 1 ? 'after' : 'before'} ${player.currentTimeS.toFixed(2)} s.`;
+    return;
+  }
+  const tS = r.frame / MODEL_FPS;
+  const span = view.t1S - view.t0S;
+  if (tS < view.t0S || tS > view.t1S) setView({ t0S: tS - span / 4, t1S: tS + (3 * span) / 4 });
+  player.seek(tS);
+}
+prevFiring.addEventListener('click', () => void jumpToFiring(-1));
+nextFiring.addEventListener('click', () => void jumpToFiring(1));
+
 // ---- playback -------------------------------------------------------------------------------------------
 const player = new Player((tS, playing) => {
   playButton.setAttribute('icon', playing ? 'debug-pause' : 'play');
@@ -518,6 +540,8 @@ window.addEventListener('keydown', (e) => {
     zoomBy(2);
   } else if (e.key === '0') {
     setView(fit(durationS));
+  } else if (e.key === 'n' || e.key === 'p') {
+    void jumpToFiring(e.key === 'n' ? 1 : -1);
   } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
     e.preventDefault();
     setView(pan(view, (e.key === 'ArrowLeft' ? -0.25 : 0.25) * (view.t1S - view.t0S), durationS));

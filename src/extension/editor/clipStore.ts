@@ -140,6 +140,20 @@ export class RunCodes {
     return { ids: Array.from(indices.subarray(a, b)), values: Array.from(values.subarray(a, b)), l0: this.l0[t]!, relError: this.relError[t]! };
   }
 
+  /**
+   * The first frame after `from` (direction 1) or before it (−1) where `feature` is active and the frame before
+   * it (in that direction) is not: the start of its next or previous firing. Undefined if there is none.
+   */
+  nextFiring(feature: number, from: number, direction: 1 | -1): number | undefined {
+    const active = (t: number) => {
+      for (let p = this.rowPtr[t]!; p < this.rowPtr[t + 1]!; p++) if (this.indices.view[p] === feature) return true;
+      return false;
+    };
+    const starts = (t: number) => active(t) && (t === 0 || !active(t - 1));
+    for (let t = from + direction; t >= 0 && t < this.framesDone; t += direction) if (starts(t)) return t;
+    return undefined;
+  }
+
   /** A feature's activation per frame over [from, to) (0 where inactive). */
   track(feature: number, from = 0, to = this.framesDone): Float32Array {
     const out = new Float32Array(Math.max(0, to - from));

@@ -116,6 +116,12 @@ export class EditorSession {
         if (!codes) return this.post({ type: 'failed', id: message.id, message: 'No model run is shown.' });
         return this.post({ type: 'rank', id: message.id, fromFrame: message.fromFrame, toFrame: message.toFrame, by: message.by, stats: codes.rank(message.fromFrame, message.toFrame, message.by, message.n) });
       }
+      case 'firing': {
+        const codes = this.shown?.codes;
+        if (!codes) return this.post({ type: 'failed', id: message.id, message: 'No model run is shown.' });
+        const frame = codes.nextFiring(message.feature, message.fromFrame, message.direction) ?? -1;
+        return this.post({ type: 'firing', id: message.id, feature: message.feature, frame });
+      }
       case 'export':
         return this.export(message.what, message.feature, message.png);
       case 'link':

@@ -40,6 +40,15 @@ describe('the editor clip store', () => {
     const byTotal = run.rank(0, 12, 'total', 3);
     assert.deepEqual(byTotal.map((s) => s.id), [1, 0, 4]);
     assert.deepEqual(run.rank(0, 12, 'max', 2).map((s) => [s.id, s.max, s.timeOfMaxS, s.activeFrames]), [[1, 12, 11 / 50, 3], [0, 11, 10 / 50, 3]]);
+    // Feature 1 is active in frames 1, 6, 11 (t % 5 = 1): each a firing of its own.
+    assert.equal(run.nextFiring(1, -1, 1), 1);
+    assert.equal(run.nextFiring(1, 1, 1), 6);
+    assert.equal(run.nextFiring(1, 11, 1), undefined);
+    assert.equal(run.nextFiring(1, 11, -1), 6);
+    assert.equal(run.nextFiring(1, 1, -1), undefined);
+    // Feature 7 fires in every frame: one firing, starting at frame 0.
+    assert.equal(run.nextFiring(7, -1, 1), 0);
+    assert.equal(run.nextFiring(7, 0, 1), undefined);
     // A region ranks only its own frames.
     assert.deepEqual(run.rank(2, 4, 'max', 5).map((s) => s.id), [3, 2, 7]);
     assert.equal(run.rank(2, 4, 'total', 5).find((s) => s.id === 7)!.total, 1);

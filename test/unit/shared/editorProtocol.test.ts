@@ -18,6 +18,7 @@ describe('editor messages from the webview are validated on the host', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'frame', id: 4, frame: 120 }, ctx), { type: 'frame', id: 4, frame: 120 });
     assert.deepEqual(parseWebviewMessage({ type: 'rank', id: 5, fromFrame: 10, toFrame: 20, by: 'total', n: 10 }, ctx), { type: 'rank', id: 5, fromFrame: 10, toFrame: 20, by: 'total', n: 10 });
     assert.deepEqual(parseWebviewMessage({ type: 'link', what: 'topClips', feature: 7 }, ctx), { type: 'link', what: 'topClips', feature: 7 });
+    assert.deepEqual(parseWebviewMessage({ type: 'firing', id: 6, feature: 7, fromFrame: -1, direction: 1 }, ctx), { type: 'firing', id: 6, feature: 7, fromFrame: -1, direction: 1 });
   });
   for (const [label, message] of [
     ['an unknown type', { type: 'exec', command: 'rm -rf /' }],
@@ -38,6 +39,8 @@ describe('editor messages from the webview are validated on the host', () => {
     ['an empty rank range', { type: 'rank', id: 1, fromFrame: 5, toFrame: 5, by: 'max', n: 3 }],
     ['a rank by something else', { type: 'rank', id: 1, fromFrame: 0, toFrame: 5, by: 'mean', n: 3 }],
     ['a link to an unknown place', { type: 'link', what: 'shell', feature: 1 }],
+    ['a firing search in another direction', { type: 'firing', id: 1, feature: 1, fromFrame: 0, direction: 2 }],
+    ['a firing search for a feature past the dictionary', { type: 'firing', id: 1, feature: 6144, fromFrame: 0, direction: 1 }],
     ['null', null],
     ['a string', 'ready'],
   ] as const) {
