@@ -438,9 +438,16 @@ step('results stream in window by window on the hour-long clip, and Cancel stops
   await wv.locator('#zoom-fit').click();
   await wv.locator('#layer-up').click(); // layer 3 of the hour: a fresh run
   await wv.locator('#status', { hasText: /Running .*layer 3: \d+% of 3600 s/ }).waitFor({ timeout: T });
-  // Lanes of the windows done so far are drawn while the run goes on.
+  // Lanes of the windows done so far are drawn while the run goes on; the rest of the hour stays empty.
   await wv.locator('#lanes:not([data-lanes="0"])').waitFor({ timeout: T });
+  await page.waitForTimeout(200);
+  const [left, right] = await wv.locator('#lanes').evaluate((c) => {
+    const ctx = c.getContext('2d');
+    const alpha = (x) => { const d = ctx.getImageData(x, 0, 1, c.height).data; let a = 0; for (let i = 3; i < d.length; i += 4) a += d[i]; return a; };
+    return [alpha(1), alpha(c.width - 2)];
+  });
   assert.match(await wv.locator('#status').innerText(), /Running/);
+  assert.ok(left > 0 && right === 0, `lanes drawn at the start (${left}) and not yet at the end (${right})`);
   await page.screenshot({ path: path.join(SHOTS, 'editor-streaming-1h.png') });
   await wv.locator('#cancel').click();
   await wv.locator('#status', { hasText: 'Cancelled' }).waitFor({ timeout: T });

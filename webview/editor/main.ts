@@ -229,8 +229,9 @@ function drawLanes(): void {
   paintGrid(ctx, view, reply.featureFromS, reply.featureToS, 0, lanesCanvas.height, shown.length * LANE_HEIGHT, cols, (r, c) => {
     const lane = Math.floor(r / LANE_HEIGHT);
     const data = lanes[lane];
-    if (!data) return NaN;
-    return r % LANE_HEIGHT === LANE_HEIGHT - 1 ? 0 : data[c]! / (shown[lane]!.max || 1);
+    const v = data ? data[c]! : NaN;
+    if (Number.isNaN(v)) return NaN; // not run yet: left empty
+    return r % LANE_HEIGHT === LANE_HEIGHT - 1 ? 0 : v / (shown[lane]!.max || 1);
   }, lut);
 }
 
@@ -647,9 +648,11 @@ function showRun(m: RunState): void {
     showChoice();
   }
   if (fresh) {
+    // Another run: its features replace the old ones at once (the spectrogram stays until the next reply).
     shown = [];
     featureMax.clear();
-    reply = undefined;
+    if (reply) reply = { ...reply, choice: m.choice, featureCols: 0, features: [] };
+    drawAll();
   }
   providerBadge.textContent = m.provider.toUpperCase();
   providerBadge.hidden = false;
