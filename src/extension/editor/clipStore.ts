@@ -217,15 +217,14 @@ export class ClipStore {
     return this.melWindows[index];
   }
 
-  /**
-   * What the webview draws for [t0S, t1S) at about `columns` columns: the log-mel (max per column), waveform
-   * peaks, and if a run is given its L0, relative error and the listed features' activations (max per column).
-   * Not yet computed columns are NaN.
-   */
-  view(t0S: number, t1S: number, columns: number, run: RunCodes | undefined, features: number[]): Omit<ViewReply, 'type' | 'id'> {
-    const melFrom = Math.max(0, Math.floor(t0S * MEL_FRAMES_PER_SECOND));
-    const melTo = Math.min(this.melFrames, Math.ceil(t1S * MEL_FRAMES_PER_SECOND));
-    const mc = columnsOf(melFrom, melTo, columns);
+  /** The last log-mel columns computed, reused while the same range is asked for again (as during a model run). */
+  private melMemo: { key: string; mel: Float32Array; peaks: Float32Array; cols: number } | undefined;
+
+  /** Log-mel (max per column, [nMels, cols], NaN where not computed) and peaks ([cols, 2]) over mel frames [from, to). */
+  private melColumns(from: number, to: number, columns: number): { mel: Float32Array; peaks: Float32Array; cols: number } {
+    const key = `${from}:${to}:${columns}:${this.melDone}`;
+    if (this.melMemo?.key === key) return this.melMemo;
+    const mc = columnsOf(from, to, columns);
     const mel = new Float32Array(this.nMels * mc.cols).fill(NaN); // [nMels, cols] row-major, bin 0 lowest
     const peaks = new Float32Array(2 * mc.cols);
     for (let c = 0; c < mc.cols; c++) {
@@ -240,18 +239,38 @@ export class ClipStore {
       peaks[2 * c] = lo;
       peaks[2 * c + 1] = hi;
       if (a >= this.melDone) continue;
-      for (let m = 0; m < this.nMels; m++) {
-        let v = -Infinity;
-        for (let t = a; t < Math.min(b, this.melDone); t++) {
-          const w = this.melWindows[Math.floor(t / MEL_FRAMES_PER_WINDOW)]!;
-          v = Math.max(v, w[m * MEL_FRAMES_PER_WINDOW + (t % MEL_FRAMES_PER_WINDOW)]!);
+      // Frames [a, min(b, melDone)) may span two windows: take each window's contiguous run per mel bin.
+      for (let m = 0; m < this.nMels; m++) mel[m * mc.cols + c] = -Infinity;
+      for (let t = a; t < Math.min(b, this.melDone); ) {
+        const w = Math.floor(t / MEL_FRAMES_PER_WINDOW);
+        const end = Math.min(b, this.melDone, (w + 1) * MEL_FRAMES_PER_WINDOW);
+        const data = this.melWindows[w]!;
+        const offset = t - w * MEL_FRAMES_PER_WINDOW;
+        for (let m = 0; m < this.nMels; m++) {
+          let v = mel[m * mc.cols + c]!;
+          const row = m * MEL_FRAMES_PER_WINDOW + offset;
+          for (let i = 0; i < end - t; i++) if (data[row + i]! > v) v = data[row + i]!;
+          mel[m * mc.cols + c] = v;
         }
-        mel[m * mc.cols + c] = v;
+        t = end;
       }
     }
+    this.melMemo = { key, mel, peaks, cols: mc.cols };
+    return this.melMemo;
+  }
+
+  /**
+   * What the webview draws for [t0S, t1S) at about `columns` columns: the log-mel (max per column), waveform
+   * peaks, and if a run is given its L0, relative error and the listed features' activations (max per column).
+   * Not yet computed columns are NaN.
+   */
+  view(t0S: number, t1S: number, columns: number, run: RunCodes | undefined, features: number[]): Omit<ViewReply, 'type' | 'id'> {
+    const melFrom = Math.max(0, Math.floor(t0S * MEL_FRAMES_PER_SECOND));
+    const melTo = Math.min(this.melFrames, Math.ceil(t1S * MEL_FRAMES_PER_SECOND));
+    const { mel, peaks, cols } = this.melColumns(melFrom, melTo, columns);
     const reply: Omit<ViewReply, 'type' | 'id'> = {
-      t0S, t1S, nMels: this.nMels, melCols: mc.cols, melFromS: melFrom / MEL_FRAMES_PER_SECOND, melToS: melTo / MEL_FRAMES_PER_SECOND,
-      mel: mel.buffer, peaks: peaks.buffer, melMax: this.melMax,
+      t0S, t1S, nMels: this.nMels, melCols: cols, melFromS: melFrom / MEL_FRAMES_PER_SECOND, melToS: melTo / MEL_FRAMES_PER_SECOND,
+      mel: mel.slice().buffer, peaks: peaks.slice().buffer, melMax: this.melMax,
       featureCols: 0, featureFromS: 0, featureToS: 0, features: [], lanes: new ArrayBuffer(0), l0: new ArrayBuffer(0), relError: new ArrayBuffer(0),
     };
     if (!run) return reply;
@@ -262,7 +281,8 @@ export class ClipStore {
     const lanes = new Float32Array(features.length * fc.cols).fill(NaN); // [features, cols]
     const l0 = new Float32Array(fc.cols).fill(NaN);
     const relError = new Float32Array(fc.cols).fill(NaN);
-    const lane = new Map(features.map((f, i) => [f, i]));
+    const lane = new Int32Array(run.dictSize).fill(-1); // feature id → lane, −1 for none
+    features.forEach((f, i) => { lane[f] = i; });
     const indices = run.indicesView;
     const values = run.valuesView;
     for (let c = 0; c < fc.cols; c++) {
@@ -276,8 +296,8 @@ export class ClipStore {
         sumL0 += run.l0[t]!;
         sumErr += run.relError[t]!;
         for (let p = run.rowPtr[t]!; p < run.rowPtr[t + 1]!; p++) {
-          const i = lane.get(indices[p]!);
-          if (i !== undefined) lanes[i * fc.cols + c] = Math.max(lanes[i * fc.cols + c]!, values[p]!);
+          const i = lane[indices[p]!]!;
+          if (i >= 0 && values[p]! > lanes[i * fc.cols + c]!) lanes[i * fc.cols + c] = values[p]!;
         }
       }
       l0[c] = sumL0 / (b - a);

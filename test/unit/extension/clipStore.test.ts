@@ -81,6 +81,10 @@ describe('the editor clip store', () => {
     assert.equal(lanes[0], 2, 'feature 1 peaks at 2 within frames 0..4');
     assert.ok(Number.isNaN(lanes[649]!), 'frames not run yet');
     assert.equal(new Float32Array(v.l0)[0], 2);
+    // A column across the window boundary takes the max of both windows; asking again gives the same answer.
+    assert.equal(new Float32Array(store.view(29.9, 30.1, 1, undefined, []).mel)[0], 0.5);
+    assert.equal(new Float32Array(store.view(29.9, 29.95, 1, undefined, []).mel)[0], -1);
+    assert.deepEqual(new Float32Array(store.view(0, seconds, 650, run, [1, 7]).mel), mel);
     // Zoomed in: one column per frame, never more.
     const z = store.view(10, 10.2, 4000, run, [7]);
     assert.equal(z.melCols, 20);
