@@ -246,8 +246,9 @@ export class EditorSession {
           if (!run?.codes) return;
           run.codes.add(chunk);
           run.state = { ...run.state, framesDone: run.codes.framesDone };
-          // At most ~5 updates a second reach the webview; each makes it fetch the visible range again.
-          if (Date.now() - lastPost > 200 || run.codes.complete) {
+          // About one update a second reaches the webview: each makes it rank and fetch the visible range again,
+          // and that drawing competes with the model for the CPU.
+          if (Date.now() - lastPost > 1000 || run.codes.complete) {
             lastPost = Date.now();
             if (this.shown === run) this.post(run.state);
             const pct = (100 * run.codes.framesDone) / Math.max(1, run.codes.totalFrames);

@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { AudioSaeError } from '../../../src/engine/errors.ts';
 import { writeCodesParquet } from '../../../src/engine/io/parquet.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'audiosae-parquet-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = mkdtempSync(join(tmpdir(), 'audiosae-parquet-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+let folders = 0;
+const freshFolder = () => mkdtempSync(join(tmp, `${folders++}-`));
 
-/** Reads a Parquet file back with DuckDB's own reader. */
+/** Runs SQL (read_parquet etc.) on a fresh in-memory DuckDB. */
 async function query(sql: string): Promise<Record<string, unknown>[]> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
@@ -21,37 +24,63 @@ async function query(sql: string): Promise<Record<string, unknown>[]> {
   }
 }
 
+const schemaOf = async (path: string) =>
+  (await query(`SELECT name, type FROM parquet_schema('${path}') WHERE name <> 'duckdb_schema'`)).map((t) => `${t.name}:${t.type}`);
+const SCHEMA = ['frame:INT32', 'time_s:DOUBLE', 'feature:INT32', 'value:FLOAT'];
+
 describe('Parquet export of sparse codes', () => {
-  // 4 frames at 50/s: frame 1 is empty, frame 2 has three features.
+  // 5 frames at a non-round rate: frame 1 is empty, frame 2 has three features (not sorted), frame 4 is empty.
   const codes = {
-    frames: 4, framesPerSecond: 50,
-    rowPtr: Int32Array.of(0, 1, 1, 4, 5),
+    frames: 5,
+    framesPerSecond: 22050 / 512,
+    rowPtr: Int32Array.of(0, 1, 1, 4, 5, 5),
     indices: Int32Array.of(7, 3, 9, 1, 6143),
-    values: Float32Array.of(0.5, 2.25, 1.1, 0.1, 3.3),
+    values: Float32Array.of(0.5, 2.25, 1.1, 0.1, -3.3e-8),
   };
 
-  it('writes one row per active code, in order, with the key-value metadata', async () => {
+  it('writes one row per active code, in frame then array order, with the key-value metadata', async () => {
+    const dir = freshFolder();
     const path = join(dir, 'codes.parquet');
-    await writeCodesParquet(path, codes, { backbone: 'whisper-small', layer: '6', "it's": 'quoted' });
+    await writeCodesParquet(path, codes, { backbone: 'whisper-small', layer: '6', "it's": 'quo"ted' });
     const rows = await query(`SELECT * FROM read_parquet('${path}')`);
-    assert.deepEqual(rows.map((r) => [r.frame, r.time_s, r.feature]), [[0, 0, 7], [2, 0.04, 3], [2, 0.04, 9], [2, 0.04, 1], [3, 0.06, 6143]]);
-    assert.deepEqual(rows.map((r) => Math.fround(r.value as number)), [...codes.values]);
-    const types = await query(`SELECT name, type FROM parquet_schema('${path}') WHERE name <> 'duckdb_schema'`);
-    assert.deepEqual(types.map((t) => `${t.name}:${t.type}`), ['frame:INT32', 'time_s:DOUBLE', 'feature:INT32', 'value:FLOAT']);
+    const expected = [[0, 7, 0.5], [2, 3, 2.25], [2, 9, 1.1], [2, 1, 0.1], [3, 6143, -3.3e-8]].map(([frame, feature, value]) =>
+      // Exact: time_s is the double frame / framesPerSecond; the value is the float32 that went in.
+      ({ frame, time_s: frame! / codes.framesPerSecond, feature, value: Math.fround(value!) }));
+    assert.deepEqual(rows, expected);
+    assert.deepEqual(await schemaOf(path), SCHEMA);
     const kv = await query(`SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata('${path}') ORDER BY k`);
-    assert.deepEqual(kv.map((r) => [r.k, r.v]).filter(([k]) => k !== 'ARROW:schema'), [['backbone', 'whisper-small'], ["it's", 'quoted'], ['layer', '6']]);
+    assert.deepEqual(kv.map((r) => [r.k, r.v]), [['backbone', 'whisper-small'], ["it's", 'quo"ted'], ['layer', '6']]);
+    const codec = await query(`SELECT DISTINCT compression FROM parquet_metadata('${path}')`);
+    assert.deepEqual(codec, [{ compression: 'ZSTD' }]);
     assert.deepEqual(readdirSync(dir), ['codes.parquet'], 'no temporary file left');
   });
 
-  it('writes a valid empty table when nothing is active', async () => {
-    const path = join(dir, 'empty.parquet');
-    await writeCodesParquet(path, { ...codes, rowPtr: new Int32Array(5), indices: new Int32Array(0), values: new Float32Array(0) }, {});
+  it('writes a valid empty table with the schema when nothing is active', async () => {
+    const path = join(freshFolder(), 'empty.parquet');
+    await writeCodesParquet(path, { ...codes, rowPtr: new Int32Array(6), indices: new Int32Array(0), values: new Float32Array(0) }, {});
     assert.deepEqual(await query(`SELECT count(*)::INTEGER AS n FROM read_parquet('${path}')`), [{ n: 0 }]);
+    assert.deepEqual(await schemaOf(path), SCHEMA);
   });
 
   it('names the file when its folder does not exist, and writes nothing', async () => {
+    const dir = freshFolder();
     const path = join(dir, 'missing', 'codes.parquet');
-    await assert.rejects(writeCodesParquet(path, codes, {}), (e: Error) => e.message.includes(path) && /folder does not exist/.test(e.message));
-    assert.equal(existsSync(join(dir, 'missing')), false);
+    await assert.rejects(writeCodesParquet(path, codes, {}), (e: Error) =>
+      e instanceof AudioSaeError && e.file === path && e.message.includes(path) && /folder .* does not exist/.test(e.message));
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('removes its temporary file when the last step fails', async () => {
+    const dir = freshFolder();
+    const path = join(dir, 'taken.parquet');
+    mkdirSync(path); // a folder where the file should go: DuckDB writes the temporary file, the rename fails
+    await assert.rejects(writeCodesParquet(path, codes, {}), (e: Error) => e instanceof AudioSaeError && e.message.startsWith(`${path}: could not be written`));
+    assert.deepEqual(readdirSync(dir), ['taken.parquet']);
+  });
+
+  it('refuses inconsistent codes, naming the file', async () => {
+    const path = join(freshFolder(), 'bad.parquet');
+    await assert.rejects(writeCodesParquet(path, { ...codes, frames: 4 }, {}), (e: Error) => e instanceof AudioSaeError && e.message.includes(path));
+    await assert.rejects(writeCodesParquet(path, { ...codes, values: codes.values.subarray(1) }, {}), /inconsistent/);
   });
 });
