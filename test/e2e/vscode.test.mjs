@@ -189,6 +189,7 @@ step('clicking a feature draws its activation curve over the spectrogram', async
   assert.ok(await colours(wv.locator('#overlay')) > 0, 'no curve drawn');
   const id = await wv.locator('#overlay').getAttribute('data-selected');
   assert.equal(await wv.locator(`.lane-label.selected[data-feature="${id}"]`).count(), 1, 'its lane label is highlighted');
+  await wv.locator('#title').scrollIntoViewIfNeeded(); // the row clicked is below the plot
   await page.screenshot({ path: path.join(SHOTS, 'editor-feature.png') });
 });
 
