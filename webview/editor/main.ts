@@ -657,9 +657,7 @@ function showRun(m: RunState): void {
   providerBadge.textContent = m.provider.toUpperCase();
   providerBadge.hidden = false;
   notes.replaceChildren(...m.notes.map((n) => el('li', {}, n)));
-  if (m.complete && (m.meanL0 < m.k / 5 || m.meanL0 > m.k * 5) && !m.notes.some((n) => n.startsWith('Mean L0'))) {
-    notes.append(el('li', { class: 'warning' }, `Mean L0 ${m.meanL0.toFixed(1)} is far from k = ${m.k}.`));
-  }
+  // The engine's mean-L0-far-from-k note is a warning.
   notes.querySelectorAll('li').forEach((li) => { if (li.textContent?.startsWith('Mean L0')) li.classList.add('warning'); });
   if (m.complete) {
     const spec = settings?.backbones.find((b) => b.id === m.choice.backbone);

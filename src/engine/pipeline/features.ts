@@ -3,29 +3,18 @@
  * reconstruction and metrics, plus the notes a user should see (SAE mode, chunking, an L0 far from k).
  */
 import { loadAudio16kMono, type Audio16k } from '../audio/index.ts';
-import { AudioSaeError } from '../errors.ts';
-import type { EncoderTap } from '../onnx/whisper.ts';
 import type { ModelRunner } from '../runtime/types.ts';
-import { loadSae, reconstructionMetrics, runSae, type Metrics, type Sae, type SaeModeChoice, type SaeResult } from '../sae/index.ts';
+import { reconstructionMetrics, runSae, type Metrics, type Sae, type SaeResult } from '../sae/index.ts';
 import { layerActivations, type Activations } from './activations.ts';
-import { openBackbone } from './backbone.ts';
+import { l0Note, openClipModels, type ClipModelOptions } from './clipModels.ts';
 
-export interface ClipFeaturesOptions {
+export interface ClipFeaturesOptions extends ClipModelOptions {
   /** A file to load, or audio already at 16 kHz mono (e.g. decoded from bytes a VS Code document gave). */
   audioPath?: string;
   audio?: Audio16k;
-  weightsFolder: string;
-  saePath: string;
-  layer: number;
-  tap?: EncoderTap;
-  normalizeInput?: boolean;
-  mode?: SaeModeChoice;
-  maxHubertSeconds?: number;
-  cacheDir?: string;
   /** Also return the dense [frames, F] codes (large; the sparse ones always come back). */
   denseCodes?: boolean;
   onProgress?: (stage: string, done: number, total: number) => void;
-  signal?: AbortSignal;
 }
 
 export interface ClipFeatures {
@@ -38,15 +27,7 @@ export interface ClipFeatures {
 }
 
 export async function clipFeatures(runner: ModelRunner, o: ClipFeaturesOptions): Promise<ClipFeatures> {
-  const backbone = await openBackbone(o.weightsFolder);
-  const sae = await loadSae(o.saePath);
-  if (sae.dModel !== backbone.dModel) {
-    throw new AudioSaeError(
-      `has d = ${sae.dModel}, but the backbone in ${o.weightsFolder} produces d = ${backbone.dModel} per frame.`,
-      o.saePath,
-      'Use the SAE trained on this backbone.',
-    );
-  }
+  const { backbone, sae } = await openClipModels(o);
   const audio = o.audio ?? (await loadAudio16kMono(o.audioPath!, runner));
   const acts = await layerActivations(runner, backbone, audio.samples, {
     layer: o.layer, tap: o.tap, normalizeInput: o.normalizeInput, maxHubertSeconds: o.maxHubertSeconds, cacheDir: o.cacheDir,
@@ -57,8 +38,7 @@ export async function clipFeatures(runner: ModelRunner, o: ClipFeaturesOptions):
   const metrics = reconstructionMetrics(acts.data, result.recon, result.sparse, sae.dModel, sae.dictSize);
   const notes = [...acts.notes];
   if (result.notice) notes.push(result.notice);
-  if (metrics.l0 < sae.k / 5 || metrics.l0 > sae.k * 5) {
-    notes.push(`Mean L0 is ${metrics.l0.toFixed(1)} per frame, far from k = ${sae.k}: the preprocessing probably does not match the SAE's training (reference doc §2).`);
-  }
+  const far = l0Note(metrics.l0, sae.k);
+  if (far) notes.push(far);
   return { audio, acts, sae, result, metrics, notes };
 }

@@ -7,13 +7,12 @@
  * activations are gathered and the clip is encoded in one batch at the end (exactly as `clipFeatures`); longer
  * clips are encoded per window, and a note says so.
  */
-import type { Audio16k } from '../audio/index.ts';
+import { SAMPLES_PER_MODEL_FRAME, type Audio16k } from '../audio/index.ts';
 import { AudioSaeError } from '../errors.ts';
-import type { EncoderTap } from '../onnx/whisper.ts';
 import type { ModelRunner } from '../runtime/types.ts';
-import { loadSae, MetricsAccumulator, resolveMode, runSae, type Metrics, type Sae, type SaeMode, type SaeModeChoice, type SparseCodes } from '../sae/index.ts';
+import { MetricsAccumulator, resolveMode, runSae, type Metrics, type Sae, type SaeMode, type SparseCodes } from '../sae/index.ts';
 import { layerActivations } from './activations.ts';
-import { openBackbone } from './backbone.ts';
+import { l0Note, openClipModels, type ClipModelOptions } from './clipModels.ts';
 
 /** The codes of consecutive frames [startFrame, startFrame + frames). */
 export interface FeatureChunk {
@@ -23,18 +22,10 @@ export interface FeatureChunk {
   relError: Float32Array; // [frames]: ‖x − x̂‖ / ‖x‖ (0 for a zero frame)
 }
 
-export interface StreamOptions {
+export interface StreamOptions extends ClipModelOptions {
   audio: Audio16k;
-  weightsFolder: string;
-  saePath: string;
   /** The SAE already loaded (then `saePath` only names it). */
   sae?: Sae;
-  layer: number;
-  tap?: EncoderTap;
-  normalizeInput?: boolean;
-  mode?: SaeModeChoice;
-  maxHubertSeconds?: number;
-  cacheDir?: string;
   /** Longest clip (in model frames, 50 per second) encoded in one batch in batch top-k mode. */
   batchTopKMaxFrames?: number;
   /** Whisper: reuse an already computed log-mel window ([melBins, 3000]). */
@@ -42,7 +33,6 @@ export interface StreamOptions {
   /** Before any model runs: the SAE, the mode that will run, and the total number of frames. */
   onStart?: (info: { sae: Sae; mode: SaeMode; totalFrames: number }) => void;
   onChunk: (chunk: FeatureChunk) => void | Promise<void>;
-  signal?: AbortSignal;
 }
 
 export interface StreamSummary {
@@ -68,18 +58,10 @@ function relErrors(x: Float32Array, recon: Float32Array, frames: number, d: numb
 }
 
 export async function streamClipFeatures(runner: ModelRunner, o: StreamOptions): Promise<StreamSummary> {
-  const backbone = await openBackbone(o.weightsFolder);
-  const sae = o.sae ?? (await loadSae(o.saePath));
-  if (sae.dModel !== backbone.dModel) {
-    throw new AudioSaeError(
-      `has d = ${sae.dModel}, but the backbone in ${o.weightsFolder} produces d = ${backbone.dModel} per frame.`,
-      o.saePath,
-      'Use the SAE trained on this backbone.',
-    );
-  }
+  const { backbone, sae } = await openClipModels(o, o.sae);
   const { mode, notice } = resolveMode(sae, o.mode ?? 'auto');
   const d = sae.dModel;
-  const totalFrames = Math.ceil(o.audio.samples.length / 320);
+  const totalFrames = Math.ceil(o.audio.samples.length / SAMPLES_PER_MODEL_FRAME);
   const notes: string[] = [];
   if (notice) notes.push(notice);
   const wholeClipBatch = mode === 'batch-topk' && totalFrames <= (o.batchTopKMaxFrames ?? 30_000);
@@ -111,8 +93,7 @@ export async function streamClipFeatures(runner: ModelRunner, o: StreamOptions):
   if (wholeClipBatch) await encode(0, acts.data, acts.frames);
   notes.push(...acts.notes);
   const m = metrics.finish();
-  if (m.l0 < sae.k / 5 || m.l0 > sae.k * 5) {
-    notes.push(`Mean L0 is ${m.l0.toFixed(1)} per frame, far from k = ${sae.k}: the preprocessing probably does not match the SAE's training (reference doc §2).`);
-  }
+  const far = l0Note(m.l0, sae.k);
+  if (far) notes.push(far);
   return { sae, modeUsed: mode, frames: m.frames, metrics: m, notes };
 }

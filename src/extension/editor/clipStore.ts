@@ -145,8 +145,9 @@ export class RunCodes {
    * it (in that direction) is not: the start of its next or previous firing. Undefined if there is none.
    */
   nextFiring(feature: number, from: number, direction: 1 | -1): number | undefined {
+    const indices = this.indices.view;
     const active = (t: number) => {
-      for (let p = this.rowPtr[t]!; p < this.rowPtr[t + 1]!; p++) if (this.indices.view[p] === feature) return true;
+      for (let p = this.rowPtr[t]!; p < this.rowPtr[t + 1]!; p++) if (indices[p] === feature) return true;
       return false;
     };
     const starts = (t: number) => active(t) && (t === 0 || !active(t - 1));

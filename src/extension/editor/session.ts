@@ -99,8 +99,7 @@ export class EditorSession {
       case 'run':
         return this.run(message.choice);
       case 'cancel':
-        this.running?.abort();
-        return;
+        return this.cancel();
       case 'view': {
         if (!this.store) return this.post({ type: 'failed', id: message.id, message: 'The clip is not loaded yet.' });
         const reply = this.store.view(message.t0S, message.t1S, message.columns, this.shown?.codes, message.features);
