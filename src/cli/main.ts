@@ -1,8 +1,13 @@
 /**
- * The `audiosae` command line: one verb per job, each in `commands/`. User errors print one line and exit 1;
- * anything else is a bug and prints its stack with exit 2.
+ * The `audiosae` command line: one verb per job, each in `commands/`. Whatever goes wrong prints one line:
+ * problems with the input or the machine (an AudioSaeError, a file-system error) exit 1; anything else is a bug
+ * and exits 2, naming the verb and its input (the stack with `--debug` or AUDIOSAE_DEBUG=1). Ctrl-C or SIGTERM
+ * removes the outputs still being written.
  */
-import { isUserError } from '../engine/errors.ts';
+import { rmSync } from 'node:fs';
+import { isUserError, printable } from '../engine/errors.ts';
+import { writeFailure } from '../engine/io/files.ts';
+import { abortAllOutputs } from '../engine/io/outputFolder.ts';
 import { helpText, parseArgs, type VerbSpec } from './args.ts';
 import * as activations from './commands/activations.ts';
 import * as demo from './commands/demo.ts';
@@ -47,17 +52,40 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
+/** An error from the file system or the OS (it carries an errno code), said as a user error where it is one. */
+function systemError(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!err || typeof err.code !== 'string' || !/^E[A-Z]+$/.test(err.code)) return undefined;
+  const mapped = err.path ? writeFailure(err, err.path) : undefined;
+  return isUserError(mapped) ? mapped.message : printable(`${err.path ? `${err.path}: ` : ''}${err.message}`);
+}
+
+const argv = process.argv.slice(2).filter((a) => a !== '--debug');
+const debug = argv.length !== process.argv.length - 2 || process.env.AUDIOSAE_DEBUG === '1';
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    abortAllOutputs((p) => rmSync(p, { recursive: true, force: true }));
+    console.error(`\naudiosae: stopped by ${signal}; outputs in progress were removed.`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (isUserError(e)) {
-      console.error(`audiosae: ${e.message}`);
+    const system = systemError(e);
+    if (isUserError(e) || system) {
+      console.error(`audiosae: ${isUserError(e) ? e.message : system}`);
       process.exitCode = 1;
     } else {
-      console.error('audiosae: internal error (please report it):', e);
+      const input = argv.slice(1).find((a) => !a.startsWith('-')) ?? '';
+      const what = printable(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+      console.error(`audiosae ${printable(argv[0] ?? '')}: internal error${input ? ` on ${printable(input)}` : ''}: ${what} (a bug: please report it${debug ? '' : '; --debug shows the stack'}).`);
+      if (debug && e instanceof Error && e.stack) console.error(e.stack);
       process.exitCode = 2;
     }
+    if (debug && isUserError(e) && e.stack) console.error(e.stack);
   },
 );

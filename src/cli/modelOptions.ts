@@ -7,13 +7,13 @@ import { assetPath } from './assets.ts';
 
 export const MODEL_OPTIONS: OptionSpec[] = [
   { name: 'backbone', value: '<id>', description: 'hubert-base, hubert-large, whisper-small, whisper-large-v3, whisper-large-v3-turbo, or the bundled whisper-tiny-random, hubert-tiny-random', required: true },
-  { name: 'layer', value: '<n>', description: 'encoder block, 1-based', required: true },
+  { name: 'layer', value: '<n>', description: 'encoder block, 1-based', numeric: { kind: 'int', min: 1, max: 64 }, required: true },
   { name: 'weights', value: '<dir>', description: 'backbone folder in Hugging Face layout (default: download from the Hub)' },
   { name: 'sae', value: '<path>', description: 'SAE ae.pt, or a folder of layer_<n>/ (default: the Hub repo of the backbone)' },
   { name: 'tap', value: '<where>', description: 'block: raw block output; final-norm: after the final LayerNorm', choices: ['block', 'final-norm'], default: 'block' },
   { name: 'mode', value: '<mode>', description: 'SAE encoding: auto (threshold when stored), threshold, batch-topk', choices: ['auto', 'threshold', 'batch-topk'], default: 'auto' },
   { name: 'normalize-input', description: 'HuBERT: zero-mean, unit-variance waveform (off by default)' },
-  { name: 'max-hubert-seconds', value: '<s>', description: 'HuBERT: longest clip run in one pass', default: '60' },
+  { name: 'max-hubert-seconds', value: '<s>', description: 'HuBERT: longest clip run in one pass', numeric: { kind: 'number', min: 1, max: 3600 }, default: '60' },
 ];
 
 export interface ModelChoice {
@@ -26,11 +26,11 @@ export interface ModelChoice {
 
 export function modelChoice(args: ParsedArgs): ModelChoice {
   return {
-    layer: numberOption(args, 'layer', 1, 64)!,
+    layer: numberOption(args, 'layer')!,
     tap: args.options.get('tap') as EncoderTap,
     mode: args.options.get('mode') as SaeModeChoice,
     normalizeInput: args.flags.has('normalize-input'),
-    maxHubertSeconds: numberOption(args, 'max-hubert-seconds', 1, 3600)!,
+    maxHubertSeconds: numberOption(args, 'max-hubert-seconds')!,
   };
 }
 
@@ -38,7 +38,7 @@ export async function resolveFromArgs(args: ParsedArgs, needSae = true): Promise
   let lastReport = 0;
   return resolveModels({
     backbone: args.options.get('backbone')!,
-    layer: numberOption(args, 'layer', 1, 64)!,
+    layer: numberOption(args, 'layer')!,
     weights: args.options.get('weights'),
     sae: args.options.get('sae'),
     needSae,

@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { readNpy } from '../../src/engine/io/npy.ts';
 import { startFakeHub } from '../helpers/fakeHub.ts';
 import { assertClose, fixture } from '../helpers/compare.ts';
+import { readCsrNpz, scipyCsrSummary } from '../helpers/npz.ts';
 
 const cli = new URL('../../dist/cli.cjs', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'audiosae-cli-'));
@@ -69,7 +70,14 @@ describe('audiosae CLI', () => {
     const out = join(tmp, 'sae-out');
     const r = audiosae('sae', '--sae', join(dir, 'ae.pt'), '--acts', join(dir, 'acts.npy'), '--out', out);
     assert.equal(r.code, 0, r.stderr);
-    assertClose((await readNpy(join(out, 'codes.npy'))).data as Float32Array, (await readNpy(join(dir, 'codes_threshold.npy'))).data as Float32Array, { rtol: 1e-5, atol: 1e-6 });
+    const reference = (await readNpy(join(dir, 'codes_threshold.npy'))).data as Float32Array;
+    const sparse = await readCsrNpz(join(out, 'codes.npz'));
+    assertClose(sparse.dense, reference, { rtol: 1e-5, atol: 1e-6, what: 'codes.npz' });
+    const scipy = scipyCsrSummary(join(out, 'codes.npz'));
+    if (scipy) assert.deepEqual(scipy.slice(0, 3), [sparse.rows, sparse.cols, sparse.arrays.get('data')!.data.length], 'scipy.sparse.load_npz reads the same matrix');
+    const denseOut = join(tmp, 'sae-out-dense');
+    assert.equal(audiosae('sae', '--sae', join(dir, 'ae.pt'), '--acts', join(dir, 'acts.npy'), '--out', denseOut, '--dense-codes').code, 0);
+    assertClose((await readNpy(join(denseOut, 'codes.npy'))).data as Float32Array, reference, { rtol: 1e-5, atol: 1e-6, what: 'codes.npy' });
     assertClose((await readNpy(join(out, 'recon.npy'))).data as Float32Array, (await readNpy(join(dir, 'recon_threshold.npy'))).data as Float32Array, { rtol: 1e-5, atol: 1e-5 });
     const report = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     const ref = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')).threshold;
@@ -100,7 +108,7 @@ describe('audiosae CLI', () => {
     ['a bad choice', ['mel', corrupt, '--n-mels', '64', '--out', join(tmp, 'x.npy')], /--n-mels must be one of 80, 128/],
     ['a malicious checkpoint', ['sae', '--sae', fixture('checkpoints', 'evil_os_system.pt'), '--acts', fixture('sae', 'threshold_k4', 'acts.npy'), '--out', join(tmp, 'evil')], /refused for safety/],
     ['an unknown backbone', ['features', corrupt, '--backbone', 'wav2vec9', '--layer', '1', '--out', join(tmp, 'f')], /unknown backbone "wav2vec9".*Known backbones: hubert-base/],
-    ['layer 0', ['activations', corrupt, '--backbone', 'hubert-base', '--layer', '0', '--out', join(tmp, 'x.npy')], /--layer must be a number between 1 and 64/],
+    ['layer 0', ['activations', corrupt, '--backbone', 'hubert-base', '--layer', '0', '--out', join(tmp, 'x.npy')], /--layer must be a whole number from 1 to 64; got "0"/],
     ['a layer above the model\'s count', ['activations', corrupt, '--backbone', 'whisper-small', '--layer', '13', '--out', join(tmp, 'x.npy')], /layer 13 does not exist in Whisper-small.*1 to 12/],
     ['an SAE of another width', ['features', fixture('audio', 'speech.wav'), '--backbone', 'whisper-tiny-random', '--layer', '1', '--sae', fixture('sae', 'threshold_k4', 'ae.pt'), '--out', join(tmp, 'f')], /ae\.pt: has d = 16, but the backbone .* produces d = 64/],
     ['a weights folder without config.json', ['activations', fixture('audio', 'speech.wav'), '--backbone', 'whisper-small', '--layer', '1', '--weights', fixture('sae', 'threshold_k4'), '--out', join(tmp, 'x.npy')], /config\.json: has no model_type; AudioSAE runs "whisper" and "hubert" encoders/],
@@ -136,7 +144,14 @@ describe('audiosae CLI', () => {
     assert.equal(report.topFeatures.length, 5);
     assert.equal(report.mode, 'batch-topk');
     assert.match(report.notes.join(' '), /no usable threshold/);
-    assert.deepEqual((await readNpy(join(out, 'codes.npy'))).shape, [report.frames, 512]);
+    const codes = await readCsrNpz(join(out, 'codes.npz'));
+    assert.deepEqual([codes.rows, codes.cols], [report.frames, 512]);
+    assert.equal((await readNpy(join(out, 'acts.npy'))).shape[0], report.frames);
+    // The top features in features.json are the strongest columns of the codes written.
+    const max = new Float32Array(512);
+    for (let i = 0; i < codes.dense.length; i++) max[i % 512] = Math.max(max[i % 512]!, codes.dense[i]!);
+    const strongest = [...max.keys()].sort((a, b) => max[b]! - max[a]! || a - b).slice(0, 5);
+    assert.deepEqual(report.topFeatures.map((t: { id: number }) => t.id), strongest);
   });
 
   it('features --backbone hubert-base: downloads weights (falling back to pytorch_model.bin) and the SAE from the Hub, then works offline', async () => {

@@ -1,11 +1,16 @@
-/** `audiosae activations`: a backbone layer's residual stream for an audio file, as float32 [frames, d] .npy. */
-import { writeNpy } from '../../engine/io/npy.ts';
-import { openBackbone } from '../../engine/pipeline/backbone.ts';
-import { layerActivations } from '../../engine/pipeline/activations.ts';
-import { loadAudio16kMono } from '../../engine/audio/index.ts';
+/**
+ * `audiosae activations`: a backbone layer's residual stream for an audio file, as float32 [frames, d] .npy.
+ * The clip streams through window by window and each window's rows are written as they come, into a file
+ * that is renamed into place when complete.
+ */
+import { openAudio16kStream } from '../../engine/audio/index.ts';
 import { AudioSaeError } from '../../engine/errors.ts';
+import { NpyFileWriter } from '../../engine/io/npyStream.ts';
+import { openBackbone } from '../../engine/pipeline/backbone.ts';
+import { layerActivations, layerFrameCount } from '../../engine/pipeline/activations.ts';
 import type { ParsedArgs, VerbSpec } from '../args.ts';
 import { MODEL_OPTIONS, modelChoice, resolveFromArgs } from '../modelOptions.ts';
+import { progressLine } from '../progress.ts';
 import { withRunner } from '../runner.ts';
 
 export const spec: VerbSpec = {
@@ -25,12 +30,28 @@ export async function run(args: ParsedArgs): Promise<void> {
   const choice = modelChoice(args);
   const resolved = await resolveFromArgs(args, false);
   const backbone = await openBackbone(resolved.weightsFolder);
+  const progress = progressLine();
   const acts = await withRunner(async (runner) => {
-    const audio = await loadAudio16kMono(args.positionals[0]!, runner);
-    return layerActivations(runner, backbone, audio.samples, { ...choice, onProgress: (done, total) => process.stderr.write(`\r${done}/${total} frames`) });
+    const audio = await openAudio16kStream(args.positionals[0]!, runner);
+    let file: NpyFileWriter | undefined;
+    try {
+      const frames = layerFrameCount(backbone, audio.reader.length, choice.maxHubertSeconds);
+      file = await NpyFileWriter.create(out, 'float32', [frames, backbone.dModel], { atomic: true });
+      const result = await layerActivations(runner, backbone, audio.reader, {
+        ...choice,
+        keep: false,
+        onChunk: (_start, x) => file!.append(x),
+        onProgress: (done, total) => progress.update(`${done}/${total} frames`),
+      });
+      await file.close();
+      file = undefined;
+      return result;
+    } finally {
+      await file?.abort();
+      await audio.close();
+    }
   });
-  process.stderr.write('\n');
+  progress.done();
   for (const note of acts.notes) console.error(`note: ${note}`);
-  await writeNpy(out, { dtype: 'float32', shape: [acts.frames, acts.dModel], data: acts.data });
   console.log(`${resolved.spec.label} layer ${choice.layer} (${choice.tap}): [${acts.frames}, ${acts.dModel}] at ${acts.framesPerSecond} frames/s → ${out}`);
 }

@@ -29,7 +29,7 @@ export const spec: VerbSpec = {
     { name: 'audio', value: '<file>', description: 'audio file (default: the bundled example clip)' },
     ...MODEL_OPTIONS.map((o) => (DEFAULTS[o.name] ? { ...o, required: false, default: DEFAULTS[o.name] } : o)),
     { name: 'out', value: '<dir>', description: 'output folder', default: 'demo-output' },
-    { name: 'top', value: '<n>', description: 'how many features to show', default: '8' },
+    { name: 'top', value: '<n>', description: 'how many features to show', numeric: { kind: 'int', min: 1, max: 100 }, default: '8' },
   ],
   details: `
 The bundled backbones (whisper-tiny-random, hubert-tiny-random) and their per-layer SAEs have RANDOM weights:
@@ -41,7 +41,7 @@ checkpoints from the Hugging Face Hub.`,
 export async function run(args: ParsedArgs): Promise<void> {
   const audioPath = resolve(args.options.get('audio') ?? assetPath('demo', 'example.wav'));
   const outDir = resolve(args.options.get('out')!);
-  const top = numberOption(args, 'top', 1, 100)!;
+  const top = numberOption(args, 'top')!;
   const choice = modelChoice(args);
   const started = performance.now();
   const resolved = await resolveFromArgs(args);

@@ -1,44 +1,119 @@
-/** `audiosae features`: activations, SAE codes, metrics and the clip's strongest features, written to a folder. */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+/**
+ * `audiosae features`: activations, SAE codes, reconstruction, metrics and the clip's strongest features,
+ * written to a folder that appears whole or not at all. The clip streams through window by window (a WAV file
+ * is read from disk piece by piece) and every array is written as it is computed, so memory stays at one
+ * 30 s window (Whisper) or chunk (HuBERT) whatever the clip's length.
+ */
+import { openAudio16kStream } from '../../engine/audio/index.ts';
+import { CsrNpzWriter } from '../../engine/io/csrNpz.ts';
+import { NpyFileWriter } from '../../engine/io/npyStream.ts';
+import { OutputFolder } from '../../engine/io/outputFolder.ts';
 import { writeFileAtomic } from '../../engine/io/atomicWrite.ts';
-import { writeNpy } from '../../engine/io/npy.ts';
-import { clipFeatures } from '../../engine/pipeline/features.ts';
-import { topFeatures } from '../../engine/sae/topFeatures.ts';
-import { metricsWithFormulas } from '../../engine/sae/index.ts';
-import type { ParsedArgs, VerbSpec } from '../args.ts';
+import { streamClipFeatures, type FeatureChunk } from '../../engine/pipeline/stream.ts';
+import { FeatureStatsAccumulator, metricsWithFormulas, type SparseCodes } from '../../engine/sae/index.ts';
+import { numberOption, type ParsedArgs, type VerbSpec } from '../args.ts';
 import { MODEL_OPTIONS, modelChoice, resolveFromArgs } from '../modelOptions.ts';
+import { progressLine } from '../progress.ts';
 import { withRunner } from '../runner.ts';
+
+const OUTPUTS = ['acts.npy', 'recon.npy', 'codes.npz', 'codes.npy', 'features.json'];
+/** Frames densified at a time for --dense-codes (bounds the dense buffer at 256 × F floats). */
+const DENSE_ROWS = 256;
 
 export const spec: VerbSpec = {
   name: 'features',
   summary: 'Run a backbone layer and its SAE on an audio file; write activations, codes, metrics and top features.',
   positionals: ['<audio>'],
-  options: [...MODEL_OPTIONS, { name: 'out', value: '<dir>', description: 'output folder (created if missing)', required: true }, { name: 'top', value: '<n>', description: 'features listed in features.json', default: '20' }],
+  options: [
+    ...MODEL_OPTIONS,
+    { name: 'out', value: '<dir>', description: 'output folder (created; replaced only if it holds an earlier output)', required: true },
+    { name: 'top', value: '<n>', description: 'features listed in features.json', numeric: { kind: 'int', min: 1, max: 100_000 }, default: '20' },
+    { name: 'dense-codes', description: 'write the codes as a dense float32 codes.npy [frames, F] instead of codes.npz' },
+  ],
   details: `
-Writes acts.npy (float32 [frames, d]), codes.npy (float32 [frames, F]), recon.npy (float32 [frames, d]) and
-features.json: the models used, the SAE mode that ran, notes, every metric with its definition, and the
-clip's strongest features (max activation, time of the max, active frames).`,
+Writes acts.npy (float32 [frames, d]), recon.npy (float32 [frames, d]), the SAE codes as codes.npz (scipy.sparse
+CSR [frames, F]: scipy.sparse.load_npz("codes.npz"), or numpy.load) or, with --dense-codes, codes.npy (float32
+[frames, F]), and features.json: the models used, the SAE mode that ran, notes, every metric with its
+definition, and the clip's strongest features (max activation, time of the max, active frames). The folder
+appears once everything is written; an interrupted run leaves no partial output.`,
 };
 
+/** Dense rows of a chunk's sparse codes, DENSE_ROWS frames at a time. */
+function* denseBlocks(sparse: SparseCodes, dictSize: number): Generator<Float32Array> {
+  for (let t0 = 0; t0 < sparse.frames; t0 += DENSE_ROWS) {
+    const rows = Math.min(DENSE_ROWS, sparse.frames - t0);
+    const block = new Float32Array(rows * dictSize);
+    for (let t = 0; t < rows; t++) {
+      for (let p = sparse.rowPtr[t0 + t]!; p < sparse.rowPtr[t0 + t + 1]!; p++) block[t * dictSize + sparse.indices[p]!] = sparse.values[p]!;
+    }
+    yield block;
+  }
+}
+
 export async function run(args: ParsedArgs): Promise<void> {
-  const outDir = args.options.get('out')!;
+  const audioPath = args.positionals[0]!;
+  const dense = args.flags.has('dense-codes');
   const choice = modelChoice(args);
   const resolved = await resolveFromArgs(args);
-  const f = await withRunner((runner) => clipFeatures(runner, { audioPath: args.positionals[0]!, weightsFolder: resolved.weightsFolder, saePath: resolved.saePath, ...choice, denseCodes: true }));
-  for (const note of f.notes) console.error(`note: ${note}`);
-  const top = topFeatures(f.result, f.sae.dictSize, Number(args.options.get('top')), f.acts.framesPerSecond);
-  await mkdir(outDir, { recursive: true });
-  await writeNpy(join(outDir, 'acts.npy'), { dtype: 'float32', shape: [f.acts.frames, f.acts.dModel], data: f.acts.data });
-  await writeNpy(join(outDir, 'codes.npy'), { dtype: 'float32', shape: [f.result.frames, f.sae.dictSize], data: f.result.codes! });
-  await writeNpy(join(outDir, 'recon.npy'), { dtype: 'float32', shape: [f.result.frames, f.sae.dModel], data: f.result.recon });
-  const report = {
-    audio: args.positionals[0], durationS: f.audio.durationS, backbone: resolved.spec.id, weights: resolved.weightsFolder,
-    layer: choice.layer, tap: choice.tap, sae: resolved.saePath, dModel: f.sae.dModel, dictSize: f.sae.dictSize, k: f.sae.k,
-    frames: f.result.frames, framesPerSecond: f.acts.framesPerSecond, mode: f.result.modeUsed, notes: f.notes,
-    metrics: metricsWithFormulas(f.metrics),
-    topFeatures: top.map((t) => ({ id: t.id, max: t.maxValue, timeOfMaxS: t.maxTimeS, activeFrames: t.activeFrames })),
-  };
-  await writeFileAtomic(join(outDir, 'features.json'), new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`));
-  console.log(`${resolved.spec.label} layer ${choice.layer}: ${f.result.frames} frames, ${f.result.modeUsed}, L0 ${f.metrics.l0.toFixed(1)}, FVE ${f.metrics.fve.toFixed(3)} → ${outDir}`);
+  const out = await OutputFolder.create(args.options.get('out')!, OUTPUTS);
+  const progress = progressLine();
+  const result = await out.run((folder) =>
+    withRunner(async (runner) => {
+      const audio = await openAudio16kStream(audioPath, runner);
+      let acts: NpyFileWriter | undefined;
+      let recon: NpyFileWriter | undefined;
+      let denseCodes: NpyFileWriter | undefined;
+      let sparseCodes: CsrNpzWriter | undefined;
+      let stats: FeatureStatsAccumulator | undefined;
+      let totalFrames = 0;
+      try {
+        const summary = await streamClipFeatures(runner, {
+          audio, weightsFolder: resolved.weightsFolder, saePath: resolved.saePath, ...choice,
+          onStart: async ({ sae, totalFrames: n }) => {
+            totalFrames = n;
+            stats = new FeatureStatsAccumulator(sae.dictSize);
+            acts = await NpyFileWriter.create(folder.file('acts.npy'), 'float32', [n, sae.dModel]);
+            recon = await NpyFileWriter.create(folder.file('recon.npy'), 'float32', [n, sae.dModel]);
+            if (dense) denseCodes = await NpyFileWriter.create(folder.file('codes.npy'), 'float32', [n, sae.dictSize]);
+            else sparseCodes = await CsrNpzWriter.create(folder.file('codes.npz'), sae.dictSize);
+          },
+          onChunk: async (c: FeatureChunk) => {
+            await acts!.append(c.acts);
+            await recon!.append(c.recon);
+            if (denseCodes) for (const block of denseBlocks(c.sparse, stats!.dictSize)) await denseCodes.append(block);
+            else await sparseCodes!.append(c.sparse);
+            stats!.add(c.startFrame, c.sparse);
+            progress.update(`${c.startFrame + c.frames}/${totalFrames} frames`);
+          },
+        });
+        for (const w of [acts, recon, denseCodes]) await w?.close();
+        acts = recon = denseCodes = undefined;
+        await sparseCodes?.close();
+        sparseCodes = undefined;
+        return { summary, audio, stats: stats! };
+      } finally {
+        for (const w of [acts, recon, denseCodes]) await w?.abort();
+        await sparseCodes?.discardScratch();
+        await audio.close();
+      }
+    }).then(async (r) => {
+      const { summary, audio, stats } = r;
+      progress.done();
+      const top = stats.top(numberOption(args, 'top')!, 50);
+      const report = {
+        audio: audioPath, durationS: audio.durationS, sourceRateHz: audio.sourceRateHz, channels: audio.channels,
+        backbone: resolved.spec.id, weights: resolved.weightsFolder, layer: choice.layer, tap: choice.tap, sae: resolved.saePath,
+        dModel: summary.sae.dModel, dictSize: summary.sae.dictSize, k: summary.sae.k,
+        frames: summary.frames, framesPerSecond: 50, mode: summary.modeUsed, notes: summary.notes,
+        codes: dense ? { file: 'codes.npy', format: 'dense float32 [frames, F]' } : { file: 'codes.npz', format: 'scipy.sparse CSR [frames, F]: indptr int64, indices int32, data float32' },
+        metrics: metricsWithFormulas(summary.metrics),
+        topFeatures: top.map((t) => ({ id: t.id, max: t.maxValue, timeOfMaxS: t.maxTimeS, activeFrames: t.activeFrames })),
+      };
+      await writeFileAtomic(folder.file('features.json'), new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`));
+      return r;
+    }),
+  );
+  for (const note of result.summary.notes) console.error(`note: ${note}`);
+  const m = result.summary.metrics;
+  console.log(`${resolved.spec.label} layer ${choice.layer}: ${result.summary.frames} frames, ${result.summary.modeUsed}, L0 ${m.l0.toFixed(1)}, FVE ${m.fve.toFixed(3)} → ${out.target}`);
 }

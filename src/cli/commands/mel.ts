@@ -1,8 +1,8 @@
 /** `audiosae mel`: the Whisper log-mel of an audio file, as numpy's .npy. */
 import { basename } from 'node:path';
-import { loadAudio16kMono, whisperLogMel } from '../../engine/audio/index.ts';
-import { writeNpy } from '../../engine/io/npy.ts';
+import { forEachMelWindow, MEL_FRAMES_PER_WINDOW, openAudio16kStream, windowsOf } from '../../engine/audio/index.ts';
 import { AudioSaeError } from '../../engine/errors.ts';
+import { NpyFileWriter } from '../../engine/io/npyStream.ts';
 import type { ParsedArgs, VerbSpec } from '../args.ts';
 import { withRunner } from '../runner.ts';
 
@@ -25,13 +25,28 @@ export async function run(args: ParsedArgs): Promise<void> {
   const out = args.options.get('out')!;
   if (!out.endsWith('.npy')) throw new AudioSaeError('--out must name a .npy file.', out);
   const nMels = Number(args.options.get('n-mels')) as 80 | 128;
-  const { audio, mel } = await withRunner(async (runner) => {
-    const audio = await loadAudio16kMono(audioPath, runner);
-    return { audio, mel: await whisperLogMel(runner, audio.samples, nMels) };
+  const { audio, frames } = await withRunner(async (runner) => {
+    const audio = await openAudio16kStream(audioPath, runner);
+    let file: NpyFileWriter | undefined;
+    try {
+      // [nMels, frames] row-major: window w fills columns w·3000 … of every row, written in place as it comes.
+      const frames = windowsOf(audio.reader.length).length * MEL_FRAMES_PER_WINDOW;
+      file = await NpyFileWriter.create(out, 'float32', [nMels, frames], { atomic: true });
+      await forEachMelWindow(runner, audio.reader, nMels, async (info, w) => {
+        for (let m = 0; m < nMels; m++) {
+          await file!.writeAt(m * frames + info.index * MEL_FRAMES_PER_WINDOW, w.data.subarray(m * MEL_FRAMES_PER_WINDOW, (m + 1) * MEL_FRAMES_PER_WINDOW));
+        }
+      });
+      await file.close();
+      file = undefined;
+      return { audio, frames };
+    } finally {
+      await file?.abort();
+      await audio.close();
+    }
   });
-  await writeNpy(out, { dtype: 'float32', shape: [mel.nMels, mel.frames], data: mel.data });
   console.log(
     `${basename(audioPath)}: ${audio.durationS.toFixed(2)} s (${audio.sourceRateHz} Hz, ${audio.channels} ch) → ` +
-      `log-mel [${mel.nMels}, ${mel.frames}] → ${out}`,
+      `log-mel [${nMels}, ${frames}] → ${out}`,
   );
 }

@@ -16,6 +16,7 @@ import { GraphBuilder } from '../onnx/graph.ts';
 import type { ModelRunner } from '../runtime/types.ts';
 import { HOP_SAMPLES, MEL_FRAMES_PER_WINDOW, N_FFT, WINDOW_SAMPLES } from './constants.ts';
 import { melFilterBank } from './melFilters.ts';
+import { samplesReader, type SampleReader } from './source.ts';
 import type { MelSpectrogram } from './types.ts';
 
 const BINS = N_FFT / 2 + 1; // 201
@@ -106,17 +107,20 @@ export function windowsOf(totalSamples: number): MelWindowInfo[] {
  */
 export async function forEachMelWindow(
   runner: ModelRunner,
-  samples16k: Float32Array,
+  samples16k: Float32Array | SampleReader,
   nMels: 80 | 128,
   onWindow: (info: MelWindowInfo, window: MelSpectrogram) => void | Promise<void>,
 ): Promise<MelWindowInfo[]> {
   const key = await ensureGraph(runner, nMels);
-  const windows = windowsOf(samples16k.length);
+  const clip = samples16k instanceof Float32Array ? samplesReader(samples16k) : samples16k;
+  const windows = windowsOf(clip.length);
   const perWindow = nMels * MEL_FRAMES_PER_WINDOW;
   for (let first = 0; first < windows.length; first += WINDOWS_PER_RUN) {
     const batch = windows.slice(first, first + WINDOWS_PER_RUN);
     const wave = new Float32Array(batch.length * WINDOW_SAMPLES); // zero padding included
-    batch.forEach((info, b) => wave.set(samples16k.subarray(info.startSample, info.startSample + info.realSamples), b * WINDOW_SAMPLES));
+    const head = batch[0]!;
+    const real = await clip.read(head.startSample, batch.reduce((a, w) => a + w.realSamples, 0));
+    wave.set(real); // consecutive windows: their real samples are consecutive too, and only the last is short
     const out = await runner.run(key, { wave: { type: 'float32', dims: [batch.length, WINDOW_SAMPLES], data: wave } });
     const all = out.logmel!.data as Float32Array;
     for (const [b, info] of batch.entries()) {
@@ -132,7 +136,7 @@ export async function forEachMelWindow(
  */
 export async function whisperLogMel(
   runner: ModelRunner,
-  samples16k: Float32Array,
+  samples16k: Float32Array | SampleReader,
   nMels: 80 | 128,
   onWindow?: (info: MelWindowInfo, window: MelSpectrogram) => void | Promise<void>,
 ): Promise<MelSpectrogram & { windows: MelWindowInfo[] }> {

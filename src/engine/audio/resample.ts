@@ -31,24 +31,44 @@ export function toMono(channels: Float32Array[]): Float32Array {
   return out;
 }
 
-async function resampleWithGraph(runner: ModelRunner, plan: ResamplePlan, mono: Float32Array, outLength: number): Promise<Float32Array> {
+/**
+ * Output samples [outStart, outEnd) of the resampled signal, reading the input through `readInput(from, to)`,
+ * which returns input samples [from, to) with zeros outside the signal. Each output sample depends only on the
+ * input around it, so any range comes out as it would from resampling the whole signal.
+ */
+export async function resampleRange(
+  runner: ModelRunner,
+  plan: ResamplePlan,
+  readInput: (from: number, to: number) => Float32Array | Promise<Float32Array>,
+  outStart: number,
+  outEnd: number,
+): Promise<Float32Array> {
   const key = `resample-${plan.fromHz}-${plan.toHz}`;
   await runner.load(key, () => ({ key, bytes: buildResampleGraph(plan).toBytes() }));
   const { up: L, down: M, halfWidth: H, kernelSize: K } = plan;
-  const out = new Float32Array(outLength);
-  const blocks = Math.ceil(outLength / L);
+  const out = new Float32Array(Math.max(0, outEnd - outStart));
+  const firstBlock = Math.floor(outStart / L);
+  const endBlock = Math.ceil(outEnd / L);
   const perChunk = Math.max(1, Math.floor(CHUNK_INPUT_SAMPLES / M));
-  for (let b0 = 0; b0 < blocks; b0 += perChunk) {
-    const b = Math.min(perChunk, blocks - b0);
+  for (let b0 = firstBlock; b0 < endBlock; b0 += perChunk) {
+    const b = Math.min(perChunk, endBlock - b0);
     const start = b0 * M - (H - 1);
-    const chunk = new Float32Array((b - 1) * M + K);
-    const from = Math.max(0, start);
-    const to = Math.min(mono.length, start + chunk.length);
-    if (to > from) chunk.set(mono.subarray(from, to), from - start);
+    const chunk = await readInput(start, start + (b - 1) * M + K);
     const r = await runner.run(key, { chunk: { type: 'float32', dims: [1, 1, chunk.length], data: chunk } });
-    const y = r.out!.data as Float32Array;
-    out.set(y.subarray(0, Math.min(y.length, outLength - b0 * L)), b0 * L);
+    const y = (r.out!.data as Float32Array).subarray(0, b * L); // outputs b0·L … (b0 + b)·L − 1
+    const from = Math.max(outStart, b0 * L);
+    const to = Math.min(outEnd, (b0 + b) * L);
+    out.set(y.subarray(from - b0 * L, to - b0 * L), from - outStart);
   }
+  return out;
+}
+
+/** Input samples [from, to) of `signal`, zero outside it (a fresh array: runners may take their inputs). */
+export function zeroPaddedSlice(signal: Float32Array, from: number, to: number): Float32Array {
+  const out = new Float32Array(to - from);
+  const a = Math.max(0, from);
+  const b = Math.min(signal.length, to);
+  if (b > a) out.set(signal.subarray(a, b), a - from);
   return out;
 }
 
@@ -57,7 +77,7 @@ export async function resample(mono: Float32Array, fromHz: number, toHz = SAMPLE
   if (fromHz === toHz) return mono;
   const expected = Math.round((mono.length * toHz) / fromHz);
   const plan = runner ? resamplePlan(fromHz, toHz) : undefined;
-  if (runner && plan) return resampleWithGraph(runner, plan, mono, expected);
+  if (runner && plan) return resampleRange(runner, plan, (from, to) => zeroPaddedSlice(mono, from, to), 0, expected);
   // A fresh converter per call: its filter state must not carry over between files.
   const src = await LibSampleRate.create(1, fromHz, toHz, { converterType: LibSampleRate.ConverterType.SRC_SINC_BEST_QUALITY });
   try {

@@ -149,12 +149,13 @@ export function asFloat32Matrix(arr: NpyArray, fileName: string, what: string): 
   return { rows: arr.shape[0]!, cols: arr.shape[1]!, data };
 }
 
-/** Serialises an array in .npy version 1 (version 2 when the header needs it). */
-export function encodeNpy(arr: NpyArray): Uint8Array[] {
-  const count = arr.shape.reduce((a, b) => a * b, 1);
-  if (arr.data.length !== count) throw new Error(`encodeNpy: shape (${arr.shape.join(', ')}) needs ${count} values, got ${arr.data.length}`);
-  const shape = arr.shape.length === 1 ? `(${arr.shape[0]},)` : `(${arr.shape.join(', ')})`;
-  let dict = `{'descr': '${WRITE_DESCR[arr.dtype]}', 'fortran_order': False, 'shape': ${shape}, }`;
+/**
+ * The .npy header for an array of this dtype and shape: version 1 (2 when the header needs it), 64-byte
+ * aligned. `descr` overrides numpy's type string (e.g. '|S3' for fixed-width bytes).
+ */
+export function npyHeader(dtype: NpyDType, shapeOf: number[], descr = WRITE_DESCR[dtype]): Uint8Array {
+  const shape = shapeOf.length === 1 ? `(${shapeOf[0]},)` : `(${shapeOf.join(', ')})`;
+  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   let version = 1;
   let prefix = 10;
   if (dict.length + 1 + prefix > 65535) {
@@ -171,7 +172,14 @@ export function encodeNpy(arr: NpyArray): Uint8Array[] {
   if (version === 1) view.setUint16(8, dict.length, true);
   else view.setUint32(8, dict.length, true);
   for (let i = 0; i < dict.length; i++) header[prefix + i] = dict.charCodeAt(i);
-  return [header, new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength)];
+  return header;
+}
+
+/** Serialises an array in .npy format: the header, then the elements' bytes. */
+export function encodeNpy(arr: NpyArray): Uint8Array[] {
+  const count = arr.shape.reduce((a, b) => a * b, 1);
+  if (arr.data.length !== count) throw new Error(`encodeNpy: shape (${arr.shape.join(', ')}) needs ${count} values, got ${arr.data.length}`);
+  return [npyHeader(arr.dtype, arr.shape), new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength)];
 }
 
 export async function writeNpy(path: string, arr: NpyArray): Promise<void> {

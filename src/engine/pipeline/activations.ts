@@ -6,7 +6,8 @@
  * HuBERT: the whole clip in one pass up to `maxHubertSeconds` (its GroupNorm and attention span the whole
  * input, so chunking changes every frame), then consecutive chunks of that length, with a note saying so.
  */
-import { forEachMelWindow, MODEL_FRAMES_PER_SECOND, SAMPLES_PER_MODEL_FRAME, SAMPLE_RATE_HZ, whisperLogMelWindow, windowsOf, type MelWindowInfo } from '../audio/index.ts';
+import { forEachMelWindow, MODEL_FRAMES_PER_SECOND, SAMPLES_PER_MODEL_FRAME, SAMPLE_RATE_HZ, samplesReader, whisperLogMelWindow, windowsOf, type MelWindowInfo, type SampleReader } from '../audio/index.ts';
+import type { HubertEncoderConfig } from '../onnx/hubert.ts';
 import { AudioSaeError } from '../errors.ts';
 import { cachedGraph, defaultCacheDir } from '../onnx/cache.ts';
 import { buildHubertEncoderGraph, hubertFrames } from '../onnx/hubert.ts';
@@ -47,7 +48,33 @@ function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AudioSaeError('cancelled.');
 }
 
-export async function layerActivations(runner: ModelRunner, backbone: OpenBackbone, samples16k: Float32Array, options: ActivationOptions): Promise<Activations> {
+/** The fewest 16 kHz samples HuBERT's convolutional front end turns into one frame, from its kernels and strides. */
+export function hubertMinSamples(c: Pick<HubertEncoderConfig, 'convKernel' | 'convStride'>): number {
+  let n = 1;
+  for (let i = c.convKernel.length - 1; i >= 0; i--) n = (n - 1) * c.convStride[i]! + c.convKernel[i]!;
+  return n;
+}
+
+/** The 16 kHz sample ranges HuBERT runs in one pass each: the whole clip up to `maxHubertSeconds`, then chunks. */
+function hubertChunks(samples: number, maxHubertSeconds = 60): Array<[number, number]> {
+  const maxSamples = Math.round(maxHubertSeconds * SAMPLE_RATE_HZ);
+  const chunks: Array<[number, number]> = [];
+  for (let s = 0; s < samples; s += maxSamples) chunks.push([s, Math.min(samples, s + maxSamples)]);
+  return chunks;
+}
+
+/** How many frames `layerActivations` gives for a clip of `samples` 16 kHz samples (known before any model runs). */
+export function layerFrameCount(backbone: OpenBackbone, samples: number, maxHubertSeconds?: number): number {
+  if (backbone.family === 'whisper') return Math.ceil(samples / SAMPLES_PER_MODEL_FRAME);
+  return hubertChunks(samples, maxHubertSeconds).reduce((a, [s, e]) => a + hubertFrames(backbone.config, e - s), 0);
+}
+
+/**
+ * The clip's activations at `options.layer`, from samples in memory or read by range (a long file streamed
+ * from disk): only one 30 s window (Whisper) or chunk (HuBERT) of samples is read at a time.
+ */
+export async function layerActivations(runner: ModelRunner, backbone: OpenBackbone, source: Float32Array | SampleReader, options: ActivationOptions): Promise<Activations> {
+  const clip = source instanceof Float32Array ? samplesReader(source) : source;
   const tap = options.tap ?? 'block';
   if (!Number.isInteger(options.layer) || options.layer < 1 || options.layer > backbone.layers) {
     throw new AudioSaeError(`layer ${options.layer} does not exist in ${backbone.folder}.`, undefined, `Layers are numbered 1 to ${backbone.layers}.`);
@@ -61,7 +88,7 @@ export async function layerActivations(runner: ModelRunner, backbone: OpenBackbo
     const { path } = cachedGraph(cacheDir, parts, () => buildWhisperEncoderGraph(backbone.weights, backbone.config, { layer: options.layer, tap }));
     const key = `encoder:${path}`;
     await runner.load(key, () => ({ key, path }));
-    const total = Math.ceil(samples16k.length / SAMPLES_PER_MODEL_FRAME);
+    const total = layerFrameCount(backbone, clip.length);
     const keep = options.keep ?? true;
     const out = new Float32Array(keep ? total * d : 0);
     let done = 0;
@@ -77,14 +104,14 @@ export async function layerActivations(runner: ModelRunner, backbone: OpenBackbo
       options.onProgress?.(done, total);
     };
     if (options.melWindow?.(0)) {
-      for (const info of windowsOf(samples16k.length)) {
+      for (const info of windowsOf(clip.length)) {
         throwIfCancelled(options.signal);
         // A copy: the runner may transfer its inputs to the worker, and the caller keeps its windows.
-        const mel = options.melWindow(info.index)?.slice() ?? (await whisperLogMelWindow(runner, samples16k.subarray(info.startSample), nMels)).data;
+        const mel = options.melWindow(info.index)?.slice() ?? (await whisperLogMelWindow(runner, await clip.read(info.startSample, info.realSamples), nMels)).data;
         await encode(info, mel);
       }
     } else {
-      await forEachMelWindow(runner, samples16k, nMels, (info, mel) => encode(info, mel.data));
+      await forEachMelWindow(runner, clip, nMels, (info, mel) => encode(info, mel.data));
     }
     if (total > 1500) notes.push(`Whisper ran ${Math.ceil(total / 1500)} consecutive 30 s windows.`);
     return { frames: done, dModel: d, framesPerSecond: MODEL_FRAMES_PER_SECOND, data: out.subarray(0, done * d), notes };
@@ -96,12 +123,13 @@ export async function layerActivations(runner: ModelRunner, backbone: OpenBackbo
     buildHubertEncoderGraph(backbone.weights, backbone.config, { layer: options.layer, tap, normalizeInput, posConvWeight: backbone.posConvWeight }));
   const key = `encoder:${path}`;
   await runner.load(key, () => ({ key, path }));
-  const maxSamples = Math.round((options.maxHubertSeconds ?? 60) * SAMPLE_RATE_HZ);
-  const chunks: Array<[number, number]> = [];
-  for (let s = 0; s < samples16k.length; s += maxSamples) chunks.push([s, Math.min(samples16k.length, s + maxSamples)]);
-  const total = chunks.reduce((a, [s, e]) => a + hubertFrames(backbone.config, e - s), 0);
-  if (hubertFrames(backbone.config, samples16k.length) === 0) {
-    throw new AudioSaeError(`the clip is too short for HuBERT: ${samples16k.length} samples at 16 kHz; at least 400 (25 ms) are needed.`);
+  const chunks = hubertChunks(clip.length, options.maxHubertSeconds);
+  const total = layerFrameCount(backbone, clip.length, options.maxHubertSeconds);
+  if (total === 0) {
+    const min = hubertMinSamples(backbone.config);
+    throw new AudioSaeError(
+      `the clip is too short for HuBERT: ${clip.length} samples at 16 kHz (${(clip.length / SAMPLE_RATE_HZ * 1000).toFixed(1)} ms); its front end needs at least ${min} (${(min / SAMPLE_RATE_HZ * 1000).toFixed(1)} ms) per chunk.`,
+    );
   }
   if (chunks.length > 1) {
     notes.push(`HuBERT ran the clip in ${chunks.length} chunks of up to ${options.maxHubertSeconds ?? 60} s: its normalisation and attention see one chunk at a time.`);
@@ -113,7 +141,7 @@ export async function layerActivations(runner: ModelRunner, backbone: OpenBackbo
     throwIfCancelled(options.signal);
     const n = hubertFrames(backbone.config, e - s);
     if (n === 0) continue; // a tail shorter than 25 ms
-    const r = await runner.run(key, { wave: { type: 'float32', dims: [1, e - s], data: samples16k.slice(s, e) } });
+    const r = await runner.run(key, { wave: { type: 'float32', dims: [1, e - s], data: await clip.read(s, e - s) } });
     const acts = (r.acts!.data as Float32Array).subarray(0, n * d);
     if (keep) out.set(acts, done * d);
     await options.onChunk?.(done, acts, n);

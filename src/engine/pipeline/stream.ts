@@ -7,11 +7,11 @@
  * activations are gathered and the clip is encoded in one batch at the end (exactly as `clipFeatures`); longer
  * clips are encoded per window, and a note says so.
  */
-import { SAMPLES_PER_MODEL_FRAME, type Audio16k } from '../audio/index.ts';
+import type { Audio16k, AudioStream16k } from '../audio/index.ts';
 import { AudioSaeError } from '../errors.ts';
 import type { ModelRunner } from '../runtime/types.ts';
 import { MetricsAccumulator, resolveMode, runSae, type Metrics, type Sae, type SaeMode, type SparseCodes } from '../sae/index.ts';
-import { layerActivations } from './activations.ts';
+import { layerActivations, layerFrameCount } from './activations.ts';
 import { l0Note, openClipModels, type ClipModelOptions } from './clipModels.ts';
 
 /** The codes of consecutive frames [startFrame, startFrame + frames). */
@@ -20,18 +20,21 @@ export interface FeatureChunk {
   frames: number;
   sparse: SparseCodes;
   relError: Float32Array; // [frames]: ‖x − x̂‖ / ‖x‖ (0 for a zero frame)
+  acts: Float32Array; // [frames, dModel] row-major: the layer's activations x
+  recon: Float32Array; // [frames, dModel] row-major: the SAE's reconstruction x̂
 }
 
 export interface StreamOptions extends ClipModelOptions {
-  audio: Audio16k;
+  /** The clip in memory, or opened for reading by range (long files streamed from disk). */
+  audio: Audio16k | AudioStream16k;
   /** The SAE already loaded (then `saePath` only names it). */
   sae?: Sae;
   /** Longest clip (in model frames, 50 per second) encoded in one batch in batch top-k mode. */
   batchTopKMaxFrames?: number;
   /** Whisper: reuse an already computed log-mel window ([melBins, 3000]). */
   melWindow?: (index: number) => Float32Array | undefined;
-  /** Before any model runs: the SAE, the mode that will run, and the total number of frames. */
-  onStart?: (info: { sae: Sae; mode: SaeMode; totalFrames: number }) => void;
+  /** Before any model runs: the SAE, the mode that will run, and the clip's total number of frames at the layer. */
+  onStart?: (info: { sae: Sae; mode: SaeMode; totalFrames: number }) => void | Promise<void>;
   onChunk: (chunk: FeatureChunk) => void | Promise<void>;
 }
 
@@ -61,22 +64,23 @@ export async function streamClipFeatures(runner: ModelRunner, o: StreamOptions):
   const { backbone, sae } = await openClipModels(o, o.sae);
   const { mode, notice } = resolveMode(sae, o.mode ?? 'auto');
   const d = sae.dModel;
-  const totalFrames = Math.ceil(o.audio.samples.length / SAMPLES_PER_MODEL_FRAME);
+  const samples = 'reader' in o.audio ? o.audio.reader : o.audio.samples;
+  const totalFrames = layerFrameCount(backbone, samples.length, o.maxHubertSeconds);
   const notes: string[] = [];
   if (notice) notes.push(notice);
   const wholeClipBatch = mode === 'batch-topk' && totalFrames <= (o.batchTopKMaxFrames ?? 30_000);
   if (mode === 'batch-topk' && !wholeClipBatch) {
     notes.push(`Batch top-k ran per window (k·n over each window's n frames): the clip is longer than ${((o.batchTopKMaxFrames ?? 30_000) / 50 / 60).toFixed(0)} min.`);
   }
-  o.onStart?.({ sae, mode, totalFrames });
+  await o.onStart?.({ sae, mode, totalFrames });
   const metrics = new MetricsAccumulator(d, sae.dictSize);
 
   const encode = async (startFrame: number, x: Float32Array, frames: number) => {
     const r = await runSae(runner, sae, x, { mode, source: o.audio.name });
     metrics.add(x, r.recon, r.sparse);
-    await o.onChunk({ startFrame, frames, sparse: r.sparse, relError: relErrors(x, r.recon, frames, d) });
+    await o.onChunk({ startFrame, frames, sparse: r.sparse, relError: relErrors(x, r.recon, frames, d), acts: x, recon: r.recon });
   };
-  const acts = await layerActivations(runner, backbone, o.audio.samples, {
+  const acts = await layerActivations(runner, backbone, samples, {
     layer: o.layer,
     tap: o.tap,
     normalizeInput: o.normalizeInput,

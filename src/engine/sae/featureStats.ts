@@ -1,0 +1,65 @@
+/**
+ * Per-feature statistics of a clip's sparse codes, accumulated chunk by chunk as codes stream in: each
+ * feature's maximum, the frame of its maximum (the first one, on ties), how many frames it is active in (a
+ * non-zero code) and the sum of its codes. Memory is one entry per feature, whatever the clip's length.
+ */
+import type { SparseCodes } from './encode.ts';
+
+export interface FeatureSummary {
+  id: number;
+  maxValue: number;
+  /** Frame of the maximum, from the start of the clip. */
+  maxFrame: number;
+  maxTimeS: number;
+  activeFrames: number;
+  total: number;
+}
+
+export class FeatureStatsAccumulator {
+  private readonly max: Float32Array;
+  private readonly argMax: Int32Array;
+  private readonly active: Int32Array;
+  private readonly total: Float64Array;
+  frames = 0;
+
+  constructor(readonly dictSize: number) {
+    this.max = new Float32Array(dictSize);
+    this.argMax = new Int32Array(dictSize);
+    this.active = new Int32Array(dictSize);
+    this.total = new Float64Array(dictSize);
+  }
+
+  /** Adds the codes of frames [startFrame, startFrame + codes.frames). */
+  add(startFrame: number, codes: SparseCodes): void {
+    const { rowPtr, indices, values } = codes;
+    for (let t = 0; t < codes.frames; t++) {
+      for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) {
+        const j = indices[p]!;
+        const v = values[p]!;
+        if (v === 0) continue;
+        this.active[j]!++;
+        this.total[j]! += v;
+        if (this.active[j] === 1 || v > this.max[j]!) {
+          this.max[j] = v;
+          this.argMax[j] = startFrame + t;
+        }
+      }
+    }
+    this.frames = Math.max(this.frames, startFrame + codes.frames);
+  }
+
+  /** The `count` active features with the largest maxima (ties: lower id first). */
+  top(count: number, framesPerSecond: number): FeatureSummary[] {
+    const ids: number[] = [];
+    for (let j = 0; j < this.dictSize; j++) if (this.active[j]! > 0) ids.push(j);
+    ids.sort((a, b) => this.max[b]! - this.max[a]! || a - b);
+    return ids.slice(0, count).map((id) => ({
+      id,
+      maxValue: this.max[id]!,
+      maxFrame: this.argMax[id]!,
+      maxTimeS: this.argMax[id]! / framesPerSecond,
+      activeFrames: this.active[id]!,
+      total: this.total[id]!,
+    }));
+  }
+}
