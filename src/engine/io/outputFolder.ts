@@ -103,8 +103,14 @@ export class OutputFolder {
       return result;
     } catch (e) {
       await this.abort();
-      throw e;
+      throw this.asTarget(e);
     }
+  }
+
+  /** An error about a file in the temporary folder, said about the same file in the target (what the user named). */
+  private asTarget(e: unknown): unknown {
+    if (!(e instanceof AudioSaeError) || !e.file?.startsWith(this.partial)) return e;
+    return new AudioSaeError(e.problem, this.target + e.file.slice(this.partial.length), e.hint);
   }
 }
 
