@@ -7,7 +7,7 @@ import { openAudio16kStream } from '../../engine/audio/index.ts';
 import { AudioSaeError } from '../../engine/errors.ts';
 import { NpyFileWriter } from '../../engine/io/npyStream.ts';
 import { openBackbone } from '../../engine/pipeline/backbone.ts';
-import { layerActivations, layerFrameCount } from '../../engine/pipeline/activations.ts';
+import { aboutClip, layerActivations, layerFrameCount } from '../../engine/pipeline/activations.ts';
 import type { ParsedArgs, VerbSpec } from '../args.ts';
 import { MODEL_OPTIONS, modelChoice, resolveFromArgs } from '../modelOptions.ts';
 import { progressLine } from '../progress.ts';
@@ -42,6 +42,8 @@ export async function run(args: ParsedArgs): Promise<void> {
         keep: false,
         onChunk: (_start, x) => file!.append(x),
         onProgress: (done, total) => progress.update(`${done}/${total} frames`),
+      }).catch((e: unknown) => {
+        throw aboutClip(e, args.positionals[0]!);
       });
       await file.close();
       file = undefined;

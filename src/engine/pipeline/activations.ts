@@ -55,6 +55,11 @@ export function hubertMinSamples(c: Pick<HubertEncoderConfig, 'convKernel' | 'co
   return n;
 }
 
+/** A problem of the clip itself (too short for HuBERT, say) said about the clip's file; cancellation stays as it is. */
+export function aboutClip(e: unknown, clipName: string): unknown {
+  return e instanceof AudioSaeError && !e.file && e.problem !== 'cancelled.' ? new AudioSaeError(e.problem, clipName, e.hint) : e;
+}
+
 /** The 16 kHz sample ranges HuBERT runs in one pass each: the whole clip up to `maxHubertSeconds`, then chunks. */
 function hubertChunks(samples: number, maxHubertSeconds = 60): Array<[number, number]> {
   const maxSamples = Math.round(maxHubertSeconds * SAMPLE_RATE_HZ);

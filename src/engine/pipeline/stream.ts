@@ -8,10 +8,9 @@
  * clips are encoded per window, and a note says so.
  */
 import type { Audio16k, AudioStream16k } from '../audio/index.ts';
-import { AudioSaeError } from '../errors.ts';
 import type { ModelRunner } from '../runtime/types.ts';
 import { MetricsAccumulator, resolveMode, runSae, type Metrics, type Sae, type SaeMode, type SparseCodes } from '../sae/index.ts';
-import { layerActivations, layerFrameCount } from './activations.ts';
+import { aboutClip, layerActivations, layerFrameCount } from './activations.ts';
 import { l0Note, openClipModels, type ClipModelOptions } from './clipModels.ts';
 
 /** The codes of consecutive frames [startFrame, startFrame + frames). */
@@ -91,8 +90,7 @@ export async function streamClipFeatures(runner: ModelRunner, o: StreamOptions):
     keep: wholeClipBatch,
     onChunk: wholeClipBatch ? undefined : (start, x, frames) => encode(start, x, frames),
   }).catch((e: unknown) => {
-    // Problems of the clip itself (too short for HuBERT, say) name it; cancellation stays as it is.
-    throw e instanceof AudioSaeError && !e.file && e.problem !== 'cancelled.' ? new AudioSaeError(e.problem, o.audio.name, e.hint) : e;
+    throw aboutClip(e, o.audio.name);
   });
   if (wholeClipBatch) await encode(0, acts.data, acts.frames);
   notes.push(...acts.notes);
