@@ -48,6 +48,13 @@ export class FeatureStatsAccumulator {
     this.frames = Math.max(this.frames, startFrame + codes.frames);
   }
 
+  /** How many features were active at least once. */
+  activeFeatures(): number {
+    let n = 0;
+    for (let j = 0; j < this.dictSize; j++) if (this.active[j]! > 0) n++;
+    return n;
+  }
+
   /** The `count` active features with the largest maxima (ties: lower id first). */
   top(count: number, framesPerSecond: number): FeatureSummary[] {
     const ids: number[] = [];
