@@ -4,32 +4,28 @@
  * folder's name varies between writers and is found, not assumed. Tensors come back contiguous and row-major,
  * whatever their strides and storage offsets on disk; tensors sharing a storage are each read correctly.
  *
- * Nested dicts are flattened with dotted keys; plain Python numbers in them become scalar tensors (int64 or
- * float64), because some checkpoints store `k` as an int rather than a tensor.
+ * Nested dicts are flattened with dotted keys (flatten.ts); plain Python numbers in them become scalar tensors
+ * (int64 or float64), because some checkpoints store `k` as an int rather than a tensor. Every view is checked
+ * against its storage and the file (views.ts) before the first tensor is read.
  */
-import { open } from 'node:fs/promises';
 import { AudioSaeError } from '../errors.ts';
-import { dtypeByteSize, typedArrayFor } from './dtypes.ts';
+import { clip } from './describe.ts';
+import { openRegularFile, readExactly } from './files.ts';
+import { flattenStateDict } from './flatten.ts';
 import type { DType, StateDict, Tensor } from './tensor.ts';
-import { dtypeOfStorageType, isTensorRef, PyDict, PyTuple, unpickle, type StorageRef, type TensorRef } from './unpickle.ts';
-import { ZipReader, type ZipEntry } from './zip.ts';
+import { dtypeOfStorageType, PyTuple, unpickle, type StorageRef } from './unpickle.ts';
+import { checkTotal, checkView, materialise, type CheckedView } from './views.ts';
+import { ZipReader } from './zip.ts';
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
 
 async function sniff(path: string): Promise<Uint8Array> {
-  let handle;
+  const { handle, size } = await openRegularFile(path);
   try {
-    handle = await open(path, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new AudioSaeError(code === 'ENOENT' ? 'file not found.' : `cannot open the file (${code}).`, path);
-  }
-  try {
-    const head = new Uint8Array(8);
-    const { bytesRead } = await handle.read(head, 0, 8, 0);
-    return head.subarray(0, bytesRead);
+    return await readExactly(handle, path, 0, Math.min(size, 8), size);
   } finally {
-    await handle.close();
+    await handle.close().catch(() => undefined);
   }
 }
 
@@ -55,30 +51,30 @@ export async function loadTorchCheckpoint(path: string): Promise<StateDict> {
     const root = pklEntries[0]!.name.slice(0, -'data.pkl'.length);
     const byteorderEntry = zip.entries.get(`${root}byteorder`);
     const byteorder = byteorderEntry ? new TextDecoder().decode(await zip.read(byteorderEntry, 16)).trim() : 'little';
-    if (byteorder !== 'little' && byteorder !== 'big') throw new AudioSaeError(`has an unknown byteorder "${byteorder}".`, path);
+    if (byteorder !== 'little' && byteorder !== 'big') throw new AudioSaeError(`has an unknown byteorder "${clip(byteorder)}".`, path);
 
     const storages = new Map<string, StorageRef>();
-    const obj = unpickle(await zip.read(pklEntries[0]!, 256 * 1024 * 1024), {
+    const obj = unpickle(await zip.read(pklEntries[0]!, MAX_PICKLE_BYTES), {
       file: path,
-      persistentLoad: (pid) => {
-        const items = pid instanceof PyTuple ? pid.items : [];
-        const [tag, type, key, , numel] = items;
-        const dtype = dtypeOfStorageType(type);
-        if (tag !== 'storage' || typeof key !== 'string' || !dtype || typeof numel !== 'number') {
-          throw new AudioSaeError('cannot be read: a storage reference in its pickle is malformed.', path);
-        }
-        const ref = storages.get(key) ?? { kind: 'storage' as const, dtype, key, numel };
-        storages.set(key, ref);
-        return ref;
-      },
+      persistentLoad: (pid) => storageRef(pid, storages, path),
     });
 
-    const refs = new Map<string, TensorRef | number>();
-    flatten(obj, '', refs, path);
+    const refs = flattenStateDict(obj, path);
     if (refs.size === 0) throw new AudioSaeError('holds no tensors.', path);
+    // Every view is checked before anything is read, so a bad last tensor costs no reads of the first.
+    const views: CheckedView[] = [];
+    for (const [key, ref] of refs) {
+      if (typeof ref === 'number') continue;
+      const entry = zip.entries.get(`${root}data/${ref.storage.key}`);
+      if (!entry) throw new AudioSaeError(`is damaged: the storage "${clip(ref.storage.key)}" of "${clip(key)}" is missing from the archive.`, path);
+      if (entry.method !== 0) throw new AudioSaeError(`stores "${clip(key)}" compressed, which torch.save never does.`, path);
+      views.push(checkView(ref, key, entry, path));
+    }
+    checkTotal(views, zip.fileSize, path);
+    const byKey = new Map(views.map((v) => [v.key, v]));
     const out: StateDict = new Map();
     for (const [key, ref] of refs) {
-      out.set(key, typeof ref === 'number' ? scalarTensor(ref) : await materialise(zip, root, ref, byteorder === 'big', key));
+      out.set(key, typeof ref === 'number' ? scalarTensor(ref) : await materialise(zip, byKey.get(key)!, byteorder === 'big'));
     }
     return out;
   } finally {
@@ -86,85 +82,37 @@ export async function loadTorchCheckpoint(path: string): Promise<StateDict> {
   }
 }
 
-function flatten(obj: unknown, prefix: string, out: Map<string, TensorRef | number>, file: string): void {
-  if (isTensorRef(obj)) {
-    out.set(prefix, obj);
-  } else if (obj instanceof PyDict) {
-    for (const [k, v] of obj.map) flatten(v, prefix ? `${prefix}.${String(k)}` : String(k), out, file);
-  } else if (typeof obj === 'number' && prefix) {
-    out.set(prefix, obj);
-  } else if (prefix === '' ) {
-    throw new AudioSaeError('does not hold a dict of tensors (a state dict) at its top level.', file);
+/**
+ * A persistent id ('storage', storage_type, key, location, numel) as a storage reference. One key is one
+ * storage: torch.save refuses to save a storage under two dtypes, so a second reference that disagrees is
+ * damage, not a view.
+ */
+function storageRef(pid: unknown, storages: Map<string, StorageRef>, path: string): StorageRef {
+  const items = pid instanceof PyTuple ? pid.items : [];
+  const [tag, type, key, , numel] = items;
+  const dtype = dtypeOfStorageType(type);
+  if (tag !== 'storage' || typeof key !== 'string' || !dtype || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
+    throw new AudioSaeError('cannot be read: a storage reference in its pickle is malformed.', path);
   }
-  // Other leaves (strings, lists, None) carry no weights and are skipped.
+  const known = storages.get(key);
+  if (known) {
+    if (known.dtype !== dtype || known.numel !== numel) {
+      throw new AudioSaeError(
+        `is damaged: storage "${clip(key)}" is referenced as ${known.numel} ${known.dtype} elements and as ${numel} ${dtype} elements.`,
+        path,
+      );
+    }
+    return known;
+  }
+  const ref: StorageRef = { kind: 'storage', dtype, key, numel };
+  storages.set(key, ref);
+  return ref;
 }
 
 function scalarTensor(v: number): Tensor {
   return Number.isInteger(v)
     ? { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(v)) }
     : { dtype: 'float64', shape: [], data: Float64Array.of(v) };
-}
-
-async function materialise(zip: ZipReader, root: string, ref: TensorRef, bigEndian: boolean, key: string): Promise<Tensor> {
-  const { storage, size, stride, storageOffset } = ref;
-  const item = dtypeByteSize(storage.dtype);
-  const numel = size.reduce((a, b) => a * b, 1);
-  // The span of storage elements the view touches.
-  let maxIndex = storageOffset;
-  for (let i = 0; i < size.length; i++) if (size[i]! > 0) maxIndex += (size[i]! - 1) * stride[i]!;
-  const entry: ZipEntry | undefined = zip.entries.get(`${root}data/${storage.key}`);
-  if (!entry) throw new AudioSaeError(`is damaged: the storage "${storage.key}" of "${key}" is missing from the archive.`, zip.file);
-  if (entry.method !== 0) throw new AudioSaeError(`stores "${key}" compressed, which torch.save never does.`, zip.file);
-  if (numel > 0 && (maxIndex + 1) * item > entry.size) {
-    throw new AudioSaeError(
-      `is damaged: "${key}" needs ${(maxIndex + 1) * item} bytes of storage "${storage.key}", which holds ${entry.size}.`,
-      zip.file,
-    );
-  }
-  const start = await zip.dataOffset(entry);
-  const span = numel > 0 ? maxIndex + 1 - storageOffset : 0;
-  const raw = await zip.readAt(start + storageOffset * item, span * item);
-  if (bigEndian) byteSwap(raw, item);
-  const src = typedArrayFor(storage.dtype, raw.buffer, raw.byteOffset, span);
-  if (isContiguous(size, stride) || numel <= 1) {
-    return { dtype: storage.dtype, shape: size, data: typedArrayFor(storage.dtype, raw.slice(0, numel * item).buffer, 0, numel) };
-  }
-  const dst = typedArrayFor(storage.dtype, new ArrayBuffer(numel * item), 0, numel);
-  gather(src, dst, size, stride);
-  return { dtype: storage.dtype, shape: size, data: dst };
-}
-
-function isContiguous(size: number[], stride: number[]): boolean {
-  let expected = 1;
-  for (let i = size.length - 1; i >= 0; i--) {
-    if (size[i] !== 1 && stride[i] !== expected) return false;
-    expected *= size[i]!;
-  }
-  return true;
-}
-
-/** Copies a strided view into row-major order. */
-function gather(src: Tensor['data'], dst: Tensor['data'], size: number[], stride: number[]): void {
-  const rank = size.length;
-  const idx = new Array<number>(rank).fill(0);
-  let off = 0;
-  const s = src as unknown as number[];
-  const d = dst as unknown as number[];
-  for (let i = 0; i < dst.length; i++) {
-    d[i] = s[off]!;
-    for (let k = rank - 1; k >= 0; k--) {
-      idx[k]!++;
-      off += stride[k]!;
-      if (idx[k]! < size[k]!) break;
-      off -= stride[k]! * size[k]!;
-      idx[k] = 0;
-    }
-  }
-}
-
-function byteSwap(bytes: Uint8Array, item: number): void {
-  if (item === 1) return;
-  for (let i = 0; i + item <= bytes.length; i += item) bytes.subarray(i, i + item).reverse();
 }
 
 export type { DType };

@@ -4,8 +4,14 @@
  * `torch.save` emits for state dicts (OrderedDict, tensor/parameter rebuild functions, storage types, dtypes),
  * and every "call" (REDUCE, NEWOBJ, BUILD) is interpreted by code here for those names only. Any other global —
  * `os.system`, `builtins.eval`, `subprocess.Popen`, … — stops reading with an error naming it.
+ *
+ * Names from the file are looked up only in Maps and Sets (never with `in` on a plain object, where
+ * `__proto__`, `constructor` or `toString` would match). Nothing here recurses over file-controlled structure:
+ * the opcode loop is flat, `_rebuild_from_type_v2` may not wrap itself, and values are described in messages
+ * without `String()` (which recurses into nested lists).
  */
 import { AudioSaeError } from '../errors.ts';
+import { clip, describeValue } from './describe.ts';
 import type { DType } from './tensor.ts';
 
 /** A Python tuple. */
@@ -45,14 +51,18 @@ export interface TensorRef {
   stride: number[];
 }
 
-const STORAGE_DTYPES: Record<string, DType> = {
-  FloatStorage: 'float32', HalfStorage: 'float16', BFloat16Storage: 'bfloat16', DoubleStorage: 'float64',
-  LongStorage: 'int64', IntStorage: 'int32', ShortStorage: 'int16', CharStorage: 'int8', ByteStorage: 'uint8', BoolStorage: 'bool',
-};
-const DTYPE_NAMES: Record<string, DType> = {
-  float32: 'float32', float: 'float32', float16: 'float16', half: 'float16', bfloat16: 'bfloat16', float64: 'float64', double: 'float64',
-  int64: 'int64', long: 'int64', int32: 'int32', int: 'int32', int16: 'int16', short: 'int16', int8: 'int8', uint8: 'uint8', bool: 'bool',
-};
+/** `torch.<name>Storage` globals and their element types. */
+const STORAGE_DTYPES = new Map<string, DType>([
+  ['FloatStorage', 'float32'], ['HalfStorage', 'float16'], ['BFloat16Storage', 'bfloat16'], ['DoubleStorage', 'float64'],
+  ['LongStorage', 'int64'], ['IntStorage', 'int32'], ['ShortStorage', 'int16'], ['CharStorage', 'int8'], ['ByteStorage', 'uint8'],
+  ['BoolStorage', 'bool'],
+]);
+/** `torch.<dtype>` globals. */
+const DTYPE_NAMES = new Map<string, DType>([
+  ['float32', 'float32'], ['float', 'float32'], ['float16', 'float16'], ['half', 'float16'], ['bfloat16', 'bfloat16'],
+  ['float64', 'float64'], ['double', 'float64'], ['int64', 'int64'], ['long', 'int64'], ['int32', 'int32'], ['int', 'int32'],
+  ['int16', 'int16'], ['short', 'int16'], ['int8', 'int8'], ['uint8', 'uint8'], ['bool', 'bool'],
+]);
 
 const CALLABLES = new Set([
   'collections.OrderedDict',
@@ -70,11 +80,23 @@ const TYPES = new Set(['torch.Tensor', 'torch._tensor.Tensor', 'torch.nn.paramet
 function isWhitelisted(module: string, name: string): boolean {
   const q = `${module}.${name}`;
   if (CALLABLES.has(q) || TYPES.has(q)) return true;
-  if (module === 'torch' && (name in STORAGE_DTYPES || name in DTYPE_NAMES)) return true;
+  if (module === 'torch' && (STORAGE_DTYPES.has(name) || DTYPE_NAMES.has(name))) return true;
   return false;
 }
 
 const MAX_LONG_BYTES = 64;
+/** torch tensors have at most 64 dimensions. */
+export const MAX_TENSOR_RANK = 64;
+
+/** A pickle value in a few words, for error messages. */
+export function describePy(v: unknown): string {
+  if (v instanceof PyTuple) return `a tuple of ${v.items.length}`;
+  if (v instanceof PyDict) return `a dict of ${v.map.size}`;
+  if (v instanceof PyGlobal) return `the global "${clip(v.qualified)}"`;
+  if (isTensorRef(v)) return 'a tensor';
+  if (isStorageRef(v)) return 'a storage';
+  return describeValue(v);
+}
 
 export interface UnpickleOptions {
   /** Resolves a persistent id (torch's storages). */
@@ -136,7 +158,7 @@ export function unpickle(input: Uint8Array, options: UnpickleOptions): unknown {
     );
   };
   const global = (module: string, name: string) => {
-    if (!isWhitelisted(module, name)) refuse(`"${module}.${name}"`);
+    if (!isWhitelisted(module, name)) refuse(`"${clip(module)}.${clip(name)}"`);
     return new PyGlobal(module, name);
   };
   const decodeLong = (b: Uint8Array): number | bigint => {
@@ -212,7 +234,8 @@ export function unpickle(input: Uint8Array, options: UnpickleOptions): unknown {
         const items = popMark();
         const l = top();
         if (!Array.isArray(l)) fail('APPENDS to a non-list');
-        (l as unknown[]).push(...items);
+        // One push per item: push(...items) throws a RangeError for a few hundred thousand items.
+        for (const item of items) (l as unknown[]).push(item);
         break;
       }
       case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
@@ -262,7 +285,7 @@ export function unpickle(input: Uint8Array, options: UnpickleOptions): unknown {
       }
       case 0x51: stack.push(persistent(pop())); break; // BINPERSID
       case 0x50: stack.push(persistent(line())); break; // PERSID
-      case 0x69: refuse(`the INST opcode (class "${line()}.${line()}")`); break; // INST
+      case 0x69: refuse(`the INST opcode (class "${clip(line())}.${clip(line())}")`); break; // INST
       case 0x6f: refuse('the OBJ opcode (an arbitrary constructor call)'); break; // OBJ
       case 0x82: case 0x83: case 0x84: refuse('the copyreg extension registry'); break; // EXT1/2/4
       default:
@@ -277,9 +300,10 @@ export function unpickle(input: Uint8Array, options: UnpickleOptions): unknown {
 
   function build(obj: unknown, state: unknown): void {
     if (obj instanceof PyDict) {
-      // OrderedDict state: a dict of attributes, or (dict, slots).
+      // OrderedDict state: a dict of attributes, or (dict, slots). Attribute names are strings in Python;
+      // anything else is skipped rather than turned into text.
       const dicts = state instanceof PyTuple ? state.items : [state];
-      for (const d of dicts) if (d instanceof PyDict) for (const [k, v] of d.map) obj.attributes.set(String(k), v);
+      for (const d of dicts) if (d instanceof PyDict) for (const [k, v] of d.map) if (typeof k === 'string') obj.attributes.set(k, v);
       return;
     }
     if (isTensorRef(obj)) return; // tensor state (e.g. a Parameter's attributes) carries no data
@@ -303,7 +327,12 @@ export function unpickle(input: Uint8Array, options: UnpickleOptions): unknown {
         if (!isTensorRef(args[0])) fail('a parameter without tensor data');
         return args[0];
       case 'torch._tensor._rebuild_from_type_v2': {
+        // (func, new_type, args, state): torch wraps a tensor rebuild in it once; it never wraps itself, and
+        // refusing that keeps a self-nested chain from recursing without bound.
         const [inner, , innerArgs] = args;
+        if (inner instanceof PyGlobal && inner.qualified === 'torch._tensor._rebuild_from_type_v2') {
+          fail('_rebuild_from_type_v2 wraps itself, which torch.save never writes');
+        }
         return call(inner, innerArgs);
       }
       case 'torch.Size':
@@ -315,18 +344,19 @@ export function unpickle(input: Uint8Array, options: UnpickleOptions): unknown {
         if (isTensorRef(args[0])) return args[0];
         return fail('a Parameter built from something other than a tensor');
       default:
-        return refuse(`a call to "${fn.qualified}"`);
+        return refuse(`a call to "${clip(fn.qualified)}"`);
     }
   }
 
   function rebuildTensor(args: unknown[]): TensorRef {
     const [storage, offset, size, stride] = args;
-    if (!isStorageRef(storage)) fail('a tensor whose storage is not a checkpoint storage');
+    if (!isStorageRef(storage)) fail(`a tensor whose storage is ${describePy(storage)}, not a checkpoint storage`);
     const ints = (v: unknown, what: string): number[] => {
-      const items = v instanceof PyTuple ? v.items : Array.isArray(v) ? v : fail(`tensor ${what} is not a tuple`);
-      return items.map((x) => (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 ? x : fail(`tensor ${what} holds ${String(x)}`)));
+      const items = v instanceof PyTuple ? v.items : Array.isArray(v) ? v : fail(`tensor ${what} is ${describePy(v)}, not a tuple`);
+      if (items.length > MAX_TENSOR_RANK) fail(`a tensor ${what} has ${items.length} dimensions; torch allows ${MAX_TENSOR_RANK}`);
+      return items.map((x) => (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 ? x : fail(`tensor ${what} holds ${describePy(x)}`)));
     };
-    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) fail('a tensor with an invalid storage offset');
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) fail(`a tensor with an invalid storage offset (${describePy(offset)})`);
     const sizes = ints(size, 'size');
     const strides = ints(stride, 'stride');
     if (sizes.length !== strides.length) fail('a tensor whose size and stride differ in length');
@@ -345,5 +375,5 @@ export function isStorageRef(v: unknown): v is StorageRef {
 /** The dtype of a storage type global (torch.FloatStorage …) or dtype global (torch.float32 …). */
 export function dtypeOfStorageType(g: unknown): DType | undefined {
   if (!(g instanceof PyGlobal) || g.module !== 'torch') return undefined;
-  return STORAGE_DTYPES[g.name] ?? DTYPE_NAMES[g.name];
+  return STORAGE_DTYPES.get(g.name) ?? DTYPE_NAMES.get(g.name);
 }
