@@ -4,25 +4,38 @@
  * tensors a filter accepts are read, so a Whisper decoder is never loaded.
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadTorchCheckpoint, readSafetensorsHeader, toFloat32, type StateDict, type Tensor } from '../checkpoints/index.ts';
+import { clip, describeValue } from '../checkpoints/describe.ts';
 import { typedArrayFor } from '../checkpoints/dtypes.ts';
+import { FILE_NOT_FOUND, fsError, readSmallFile } from '../checkpoints/files.ts';
 import { AudioSaeError } from '../errors.ts';
 import type { Named } from '../onnx/layers.ts';
+import { configValue, isJsonObject, type ConfigObject } from './config.ts';
 
-export async function readJson(path: string): Promise<Record<string, unknown>> {
-  let text: string;
+/** config.json and index files are small; anything larger is not one. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A JSON file that must hold an object (config.json, model.safetensors.index.json). The object comes back
+ * without a prototype, so looking up a key the file lacks finds nothing, not Object.prototype's members.
+ */
+export async function readJson(path: string, hint = 'A model folder needs a config.json next to its weights.'): Promise<ConfigObject> {
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new AudioSaeError('cannot be read.', path, 'A model folder needs a config.json next to its weights.');
+    bytes = await readSmallFile(path, MAX_JSON_BYTES);
+  } catch (e) {
+    const err = fsError(e, path);
+    throw err.problem === FILE_NOT_FOUND ? new AudioSaeError(err.problem, path, hint) : err;
   }
+  let json: unknown;
   try {
-    return JSON.parse(text) as Record<string, unknown>;
+    json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
     throw new AudioSaeError(`is not valid JSON (${(e as Error).message}).`, path);
   }
+  if (!isJsonObject(json)) throw new AudioSaeError(`holds ${describeValue(json)}, not a JSON object.`, path);
+  return Object.setPrototypeOf(json, null) as ConfigObject;
 }
 
 /** Which weight files a folder has, in order of preference. */
@@ -51,15 +64,23 @@ async function lazySafetensors(path: string, keep: (name: string) => boolean): P
     out.set(name, {
       shape: e.shape,
       read: () => {
+        // The header checked e.begin/e.end against the file's size; a file changed since then fails clearly.
         const bytes = new Uint8Array(e.end - e.begin);
-        const fd = openSync(path, 'r');
+        let fd: number;
+        try {
+          fd = openSync(path, 'r');
+        } catch (err) {
+          throw fsError(err, path);
+        }
         try {
           let done = 0;
           while (done < bytes.length) {
             const n = readSync(fd, bytes, done, bytes.length - done, e.begin + done);
-            if (n === 0) throw new AudioSaeError(`is truncated inside tensor "${name}".`, path);
+            if (n === 0) throw new AudioSaeError(`is truncated inside tensor "${clip(name)}".`, path);
             done += n;
           }
+        } catch (err) {
+          throw fsError(err, path);
         } finally {
           closeSync(fd);
         }
@@ -84,12 +105,27 @@ export async function loadHfWeights(folder: string, keep: (name: string) => bool
     const all = await loadTorchCheckpoint(found.files[0]!);
     return new Map([...all].filter(([k]) => keep(k)).map(([k, t]) => [k, eager(t)]));
   }
-  const index = await readJson(found.files[0]!);
-  const map = (index.weight_map ?? {}) as Record<string, string>;
-  const shards = [...new Set(Object.entries(map).filter(([k]) => keep(k)).map(([, file]) => file))];
+  const index = await readJson(found.files[0]!, 'A sharded model lists its shards in model.safetensors.index.json.');
+  const shards = [...new Set(shardList(index, found.files[0]!).filter(([k]) => keep(k)).map(([, file]) => file))];
   const out: LazyStateDict = new Map();
   for (const shard of shards) for (const [k, v] of await lazySafetensors(join(folder, shard), keep)) out.set(k, v);
   return out;
+}
+
+/**
+ * The (tensor, shard file) pairs of an index's `weight_map`. Shard names are plain file names in the model
+ * folder: a name with a path separator or `..` (which could reach files outside the folder) is refused.
+ */
+function shardList(index: ConfigObject, file: string): Array<[string, string]> {
+  const map = configValue(index, 'weight_map');
+  if (!isJsonObject(map)) throw new AudioSaeError(`has no "weight_map" object (got ${describeValue(map)}).`, file);
+  const pairs = Object.entries(map);
+  for (const [tensor, shard] of pairs) {
+    if (typeof shard !== 'string' || shard === '' || shard === '.' || shard === '..' || /[/\\]/.test(shard) || shard.includes('\0')) {
+      throw new AudioSaeError(`maps "${clip(tensor)}" to ${describeValue(shard)}, which is not a file name in the model folder.`, file);
+    }
+  }
+  return pairs as Array<[string, string]>;
 }
 
 /** A lookup that checks names and shapes at once (naming the folder) and reads float32 data on demand. */
@@ -102,11 +138,4 @@ export function namedWeights(dict: LazyStateDict | StateDict, folder: string, pr
     }
     return () => toFloat32('read' in entry ? entry.read() : entry);
   };
-}
-
-/** A positive integer from a config, or a clear error. */
-export function configInt(config: Record<string, unknown>, key: string, file: string): number {
-  const v = config[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new AudioSaeError(`has no valid "${key}" (got ${JSON.stringify(v)}).`, file);
-  return v;
 }

@@ -38,6 +38,39 @@ export function hubertFrames(c: Pick<HubertEncoderConfig, 'convKernel' | 'convSt
   return Math.max(0, n);
 }
 
+/** The fewest samples that give one frame: the conv stack's receptive field (400 for HuBERT's). */
+export function hubertMinSamples(c: Pick<HubertEncoderConfig, 'convKernel' | 'convStride'>): number {
+  let samples = 1;
+  for (let i = c.convKernel.length - 1; i >= 0; i--) samples = (samples - 1) * c.convStride[i]! + c.convKernel[i]!;
+  return samples;
+}
+
+/**
+ * What in a config the graph below cannot build, or null: one conv_dim, conv_kernel and conv_stride entry per
+ * conv layer (the lists zip together), every size a positive integer, and the attention heads and the
+ * positional convolution's groups dividing the width. Named by their config.json keys.
+ */
+export function hubertConfigProblem(c: HubertEncoderConfig): string | null {
+  const lists: Array<[string, number[]]> = [['conv_dim', c.convDim], ['conv_kernel', c.convKernel], ['conv_stride', c.convStride]];
+  for (const [key, list] of lists) {
+    if (list.length === 0) return `"${key}" is empty`;
+    const bad = list.findIndex((v) => !Number.isSafeInteger(v) || v <= 0);
+    if (bad >= 0) return `"${key}"[${bad}] is ${list[bad]}, not a positive integer`;
+  }
+  if (c.convKernel.length !== c.convDim.length || c.convStride.length !== c.convDim.length) {
+    return `"conv_dim", "conv_kernel" and "conv_stride" must have one entry per conv layer; they have ${c.convDim.length}, ${c.convKernel.length} and ${c.convStride.length}`;
+  }
+  const sizes: Array<[string, number]> = [
+    ['hidden_size', c.dModel], ['num_attention_heads', c.heads], ['intermediate_size', c.ffnDim], ['num_hidden_layers', c.layers],
+    ['num_conv_pos_embeddings', c.posConvKernel], ['num_conv_pos_embedding_groups', c.posConvGroups],
+  ];
+  for (const [key, v] of sizes) if (!Number.isSafeInteger(v) || v <= 0) return `"${key}" is ${v}, not a positive integer`;
+  if (c.dModel % c.heads !== 0) return `"num_attention_heads" (${c.heads}) does not divide "hidden_size" (${c.dModel})`;
+  if (c.dModel % c.posConvGroups !== 0) return `"num_conv_pos_embedding_groups" (${c.posConvGroups}) does not divide "hidden_size" (${c.dModel})`;
+  if (!(c.layerNormEps > 0) || !Number.isFinite(c.layerNormEps)) return `"layer_norm_eps" is ${c.layerNormEps}, not a positive number`;
+  return null;
+}
+
 /** w = g · v / ‖v‖, the norm taken over every dimension but 2 (torch weight_norm with dim=2), in float64. */
 export function weightNorm(gain: Weight, direction: Weight, shape: [number, number, number]): Weight {
   return () => weightNormNow(gain(), direction(), shape);
@@ -58,6 +91,8 @@ export function buildHubertEncoderGraph(
   options: { layer: number; tap: EncoderTap; normalizeInput: boolean; posConvWeight: Weight },
 ): GraphBuilder {
   const { layer, tap } = options;
+  const problem = hubertConfigProblem(c);
+  if (problem) throw new AudioSaeError(`the HuBERT encoder config is unusable: ${problem}.`);
   if (!Number.isInteger(layer) || layer < 1 || layer > c.layers) {
     throw new AudioSaeError(`layer ${layer} does not exist: this HuBERT encoder has layers 1 to ${c.layers}.`);
   }

@@ -20,10 +20,26 @@ export interface WhisperEncoderConfig {
 
 export type EncoderTap = 'block' | 'final-norm';
 
+/**
+ * What in a config the graph below cannot build, or null: every size a positive integer, and the attention
+ * heads dividing the width (each head is d_model / heads wide). Named by their config.json keys.
+ */
+export function whisperConfigProblem(c: WhisperEncoderConfig): string | null {
+  const sizes: Array<[string, number]> = [
+    ['d_model', c.dModel], ['encoder_layers', c.layers], ['encoder_attention_heads', c.heads], ['encoder_ffn_dim', c.ffnDim],
+    ['num_mel_bins', c.melBins], ['max_source_positions', c.positions],
+  ];
+  for (const [key, v] of sizes) if (!Number.isSafeInteger(v) || v <= 0) return `"${key}" is ${v}, not a positive integer`;
+  if (c.dModel % c.heads !== 0) return `"encoder_attention_heads" (${c.heads}) does not divide "d_model" (${c.dModel})`;
+  return null;
+}
+
 const LN_EPS = 1e-5;
 
 export function buildWhisperEncoderGraph(w: Named, c: WhisperEncoderConfig, options: { layer: number; tap: EncoderTap }): GraphBuilder {
   const { layer, tap } = options;
+  const problem = whisperConfigProblem(c);
+  if (problem) throw new AudioSaeError(`the Whisper encoder config is unusable: ${problem}.`);
   if (!Number.isInteger(layer) || layer < 1 || layer > c.layers) {
     throw new AudioSaeError(`layer ${layer} does not exist: this Whisper encoder has layers 1 to ${c.layers}.`);
   }

@@ -4,11 +4,15 @@
  * `threshold`), cross-checked against the training `config.json` next to it.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { configInt, configPositive, configValue, isJsonObject, type ConfigObject } from '../backbones/config.ts';
+import { clip, describeValue } from '../checkpoints/describe.ts';
+import { readSmallFile } from '../checkpoints/files.ts';
 import { loadTorchCheckpoint, toFloat32 } from '../checkpoints/index.ts';
 import type { StateDict, Tensor } from '../checkpoints/tensor.ts';
 import { AudioSaeError } from '../errors.ts';
+
+const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
 
 export interface Sae {
   /** Where the weights came from (for messages and cache keys). */
@@ -30,7 +34,7 @@ function need(dict: StateDict, key: string, file: string): Tensor {
   const t = dict.get(key);
   if (!t) {
     throw new AudioSaeError(
-      `is not an SAE checkpoint: the tensor "${key}" is missing (found: ${[...dict.keys()].slice(0, 8).join(', ') || 'nothing'}).`,
+      `is not an SAE checkpoint: the tensor "${key}" is missing (found: ${[...dict.keys()].slice(0, 8).map((k) => clip(k, 60)).join(', ') || 'nothing'}).`,
       file,
       'Expected a BatchTopK SAE state dict with encoder.weight, encoder.bias, decoder.weight, b_dec and k.',
     );
@@ -59,20 +63,28 @@ function scalar(t: Tensor, key: string, file: string): number {
   return typeof v === 'bigint' ? Number(v) : Number(toFloat32(t)[0]);
 }
 
-/** Reads `activation_dim`, `dict_size`, `k` (top level or under "trainer") and `norm_factor` from config.json text. */
+/**
+ * Reads `activation_dim`, `dict_size`, `k` (positive integers) and `norm_factor` (a positive number) from
+ * config.json text, each at the top level or else under "trainer". A key may be absent; present, it must have
+ * the right type (`null` included), or the error names the file and the key. Only own keys count.
+ */
 export function parseSaeConfig(text: string, file: string): NonNullable<Sae['config']> {
-  let json: Record<string, unknown>;
+  let json: unknown;
   try {
-    json = JSON.parse(text) as Record<string, unknown>;
+    json = JSON.parse(text);
   } catch (e) {
     throw new AudioSaeError(`is not valid JSON (${(e as Error).message}).`, file);
   }
-  const trainer = (typeof json.trainer === 'object' && json.trainer !== null ? json.trainer : {}) as Record<string, unknown>;
-  const num = (key: string): number | undefined => {
-    const v = json[key] ?? trainer[key];
-    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-  };
-  return { activationDim: num('activation_dim'), dictSize: num('dict_size'), k: num('k'), normFactor: num('norm_factor') };
+  if (!isJsonObject(json)) throw new AudioSaeError(`holds ${describeValue(json)}, not a JSON object (an SAE training config).`, file);
+  const trainer = configValue(json, 'trainer');
+  if (trainer !== undefined && !isJsonObject(trainer)) {
+    throw new AudioSaeError(`has an invalid "trainer": expected an object, got ${describeValue(trainer)}.`, file);
+  }
+  const where = (key: string): ConfigObject | undefined =>
+    configValue(json, key) !== undefined ? json : trainer && configValue(trainer, key) !== undefined ? trainer : undefined;
+  const int = (key: string) => { const o = where(key); return o ? configInt(o, key, file) : undefined; };
+  const num = (key: string) => { const o = where(key); return o ? configPositive(o, key, file, Number.NaN) : undefined; };
+  return { activationDim: int('activation_dim'), dictSize: int('dict_size'), k: int('k'), normFactor: num('norm_factor') };
 }
 
 /** Builds and validates an SAE from a state dict and optional config. */
@@ -124,13 +136,9 @@ export async function loadSae(aePath: string, configPath?: string | null): Promi
   const cfgPath = configPath === undefined ? join(dirname(aePath), 'config.json') : configPath;
   let config: Sae['config'] = null;
   if (cfgPath && (configPath || existsSync(cfgPath))) {
-    let text: string;
-    try {
-      text = await readFile(cfgPath, 'utf8');
-    } catch {
-      throw new AudioSaeError('cannot read the SAE config.', cfgPath);
-    }
-    config = parseSaeConfig(text, cfgPath);
+    // A missing, folder or unreadable config fails naming it; config files are small.
+    const bytes = await readSmallFile(cfgPath, MAX_CONFIG_BYTES);
+    config = parseSaeConfig(new TextDecoder().decode(bytes), cfgPath);
   }
   return saeFromStateDict(dict, aePath, config, cfgPath ?? undefined);
 }

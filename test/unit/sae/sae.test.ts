@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readNpy } from '../../../src/engine/io/npy.ts';
 import { WorkerRunner } from '../../../src/engine/runtime/workerRunner.ts';
-import { loadSae, METRIC_FORMULAS, reconstructionMetrics, runSae, saeFromStateDict, type Sae } from '../../../src/engine/sae/index.ts';
+import { loadSae, METRIC_FORMULAS, parseSaeConfig, reconstructionMetrics, runSae, saeFromStateDict, type Sae } from '../../../src/engine/sae/index.ts';
+import { hasControlCharacter } from '../../helpers/hostileFiles.ts';
 import { AudioSaeError } from '../../../src/engine/errors.ts';
 import type { Tensor } from '../../../src/engine/checkpoints/tensor.ts';
 import { assertClose, fixture } from '../../helpers/compare.ts';
@@ -113,5 +116,65 @@ describe('SAE against the PyTorch reference', () => {
     const r = await runSae(runner, sae, Float32Array.from({ length: n * d }, rand), { mode: 'batch-topk' });
     assert.equal(r.sparse.indices.length, k * n);
     assert.equal(r.sparse.rowPtr[n], k * n);
+  });
+});
+
+describe('hostile SAE config.json and paths', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'audiosae-sae-hostile-'));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  const rejects = (f: () => unknown, file: string, pattern: RegExp) => {
+    assert.throws(f, (e: unknown) => {
+      assert.ok(e instanceof AudioSaeError, `not an AudioSaeError: ${(e as Error)?.stack ?? String(e)}`);
+      assert.ok(e.message.includes(file), e.message);
+      assert.match(e.message, pattern);
+      assert.equal(hasControlCharacter(e.message), false);
+      return true;
+    });
+  };
+
+  for (const [label, text, pattern] of [
+    ['null', 'null', /holds null, not a JSON object/],
+    ['a number', '4', /holds 4, not a JSON object/],
+    ['an array', '[{"k": 4}]', /holds a list of 1, not a JSON object/],
+    ['a null k', '{"k": null}', /has an invalid "k": expected a positive integer, got null/],
+    ['a string k', '{"k": "4"}', /has an invalid "k": expected a positive integer, got "4"/],
+    ['a fractional dict_size', '{"dict_size": 64.5}', /"dict_size": expected a positive integer, got 64\.5/],
+    ['a null activation_dim under trainer', '{"trainer": {"activation_dim": null}}', /"activation_dim": expected a positive integer, got null/],
+    ['a null trainer', '{"trainer": null}', /has an invalid "trainer": expected an object, got null/],
+    ['a list trainer', '{"trainer": [1]}', /"trainer": expected an object, got a list of 1/],
+    ['a zero norm_factor', '{"norm_factor": 0}', /"norm_factor": expected a positive number, got 0/],
+    ['a 100 000-deep k', `{"k": ${'['.repeat(100000)}${']'.repeat(100000)}}`, /"k": expected a positive integer, got a list of 1/],
+    ['a key with control characters', '{"k": "\\u001b[2K\\r"}', /got "\\x1b\[2K\\r"/],
+  ] as const) {
+    it(`refuses a config that is ${label}, naming the file and key`, () => {
+      rejects(() => parseSaeConfig(text, 'layer_3/config.json'), 'layer_3/config.json', pattern);
+    });
+  }
+
+  it('reads only own keys: prototype names find nothing, "__proto__" is a plain key', () => {
+    const c = parseSaeConfig('{"__proto__": {"k": 4}, "trainer": {"__proto__": {"dict_size": 64}}, "activation_dim": 16}', 'config.json');
+    assert.deepEqual(c, { activationDim: 16, dictSize: undefined, k: undefined, normFactor: undefined });
+    assert.deepEqual(parseSaeConfig('{"constructor": 1, "toString": 2}', 'config.json'), { activationDim: undefined, dictSize: undefined, k: undefined, normFactor: undefined });
+  });
+
+  it('says a folder passed as the SAE or as --config is a folder', async () => {
+    const folder = join(tmp, 'ae.pt');
+    mkdirSync(folder);
+    await assert.rejects(loadSae(folder), (e: unknown) => e instanceof AudioSaeError && e.message === `${folder}: is a folder, not a file.`);
+    await assert.rejects(loadSae(`${dir}/threshold_k4/ae.pt`, tmp), (e: unknown) => e instanceof AudioSaeError && e.message === `${tmp}: is a folder, not a file.`);
+    await assert.rejects(loadSae(`${dir}/threshold_k4/ae.pt`, join(tmp, 'missing.json')), /missing\.json: file not found/);
+  });
+
+  it('says a config.json beside ae.pt that is a folder or null is wrong, naming it', async () => {
+    const layer = join(tmp, 'layer_1');
+    mkdirSync(join(layer, 'config.json'), { recursive: true });
+    symlinkSync(`${dir}/threshold_k4/ae.pt`, join(layer, 'ae.pt'));
+    await assert.rejects(loadSae(join(layer, 'ae.pt')), (e: unknown) => e instanceof AudioSaeError && /layer_1\/config\.json: is a folder, not a file/.test(e.message));
+    const other = join(tmp, 'layer_2');
+    mkdirSync(other);
+    symlinkSync(`${dir}/threshold_k4/ae.pt`, join(other, 'ae.pt'));
+    writeFileSync(join(other, 'config.json'), 'null');
+    await assert.rejects(loadSae(join(other, 'ae.pt')), /layer_2\/config\.json: holds null, not a JSON object/);
   });
 });
