@@ -20,7 +20,7 @@ export interface NpyArray {
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-const DESCR: Record<string, { dtype: NpyDType | 'float16'; bytes: number }> = {
+const DESCR = new Map<string, { dtype: NpyDType | 'float16'; bytes: number }>(Object.entries({
   '<f4': { dtype: 'float32', bytes: 4 },
   '<f8': { dtype: 'float64', bytes: 8 },
   '<f2': { dtype: 'float16', bytes: 2 },
@@ -28,7 +28,7 @@ const DESCR: Record<string, { dtype: NpyDType | 'float16'; bytes: number }> = {
   '<i8': { dtype: 'int64', bytes: 8 },
   '|u1': { dtype: 'uint8', bytes: 1 },
   '|b1': { dtype: 'bool', bytes: 1 },
-};
+}) as Array<[string, { dtype: NpyDType | 'float16'; bytes: number }]>);
 
 const WRITE_DESCR: Record<NpyDType, string> = {
   float32: '<f4', float64: '<f8', int32: '<i4', int64: '<i8', uint8: '|u1', bool: '|b1',
@@ -96,7 +96,7 @@ export function parseNpy(bytes: Uint8Array, fileName: string): NpyArray {
   if (dataStart > bytes.length) throw new AudioSaeError('the .npy file is truncated inside its header.', fileName);
   const headerText = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, dataStart));
   const { descr, fortran, shape } = parseHeader(headerText, fileName);
-  const kind = DESCR[descr];
+  const kind = DESCR.get(descr);
   if (!kind) {
     const hint = descr.startsWith('>') ? 'It is big-endian; save it little-endian (arr.astype(arr.dtype.newbyteorder("<"))).' : 'Use float32, float64, int32, int64, uint8 or bool.';
     throw new AudioSaeError(`unsupported .npy dtype "${descr}".`, fileName, hint);

@@ -7,10 +7,9 @@
  * input, so chunking changes every frame), then consecutive chunks of that length, with a note saying so.
  */
 import { forEachMelWindow, MODEL_FRAMES_PER_SECOND, SAMPLES_PER_MODEL_FRAME, SAMPLE_RATE_HZ, samplesReader, whisperLogMelWindow, windowsOf, type MelWindowInfo, type SampleReader } from '../audio/index.ts';
-import type { HubertEncoderConfig } from '../onnx/hubert.ts';
 import { AudioSaeError } from '../errors.ts';
 import { cachedGraph, defaultCacheDir } from '../onnx/cache.ts';
-import { buildHubertEncoderGraph, hubertFrames } from '../onnx/hubert.ts';
+import { buildHubertEncoderGraph, hubertFrames, hubertMinSamples } from '../onnx/hubert.ts';
 import type { EncoderTap } from '../onnx/whisper.ts';
 import { buildWhisperEncoderGraph } from '../onnx/whisper.ts';
 import type { ModelRunner } from '../runtime/types.ts';
@@ -46,13 +45,6 @@ export interface Activations {
 
 function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AudioSaeError('cancelled.');
-}
-
-/** The fewest 16 kHz samples HuBERT's convolutional front end turns into one frame, from its kernels and strides. */
-export function hubertMinSamples(c: Pick<HubertEncoderConfig, 'convKernel' | 'convStride'>): number {
-  let n = 1;
-  for (let i = c.convKernel.length - 1; i >= 0; i--) n = (n - 1) * c.convStride[i]! + c.convKernel[i]!;
-  return n;
 }
 
 /** A problem of the clip itself (too short for HuBERT, say) said about the clip's file; cancellation stays as it is. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { readJson, weightFiles } from '../backbones/hfWeights.ts';
 import { loadHubertEncoder } from '../backbones/hubert.ts';
 import { loadWhisperEncoder } from '../backbones/whisper.ts';
+import { describeValue } from '../checkpoints/describe.ts';
 import { AudioSaeError } from '../errors.ts';
 import type { HubertEncoderConfig } from '../onnx/hubert.ts';
 import type { Named, Weight } from '../onnx/layers.ts';
@@ -37,6 +38,6 @@ export async function openBackbone(folder: string): Promise<OpenBackbone> {
     const h = await loadHubertEncoder(folder);
     return { family: 'hubert', folder, identity, ...h, layers: h.config.layers, dModel: h.config.dModel };
   }
-  const found = config.model_type === undefined ? 'has no model_type' : `has model_type "${String(config.model_type)}"`;
+  const found = config.model_type === undefined ? 'has no model_type' : `has model_type ${describeValue(config.model_type)}`;
   throw new AudioSaeError(`${found}; AudioSAE runs "whisper" and "hubert" encoders.`, configPath);
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readNpy, writeNpy } from '../../../src/engine/io/npy.ts';
+import { parseNpy, readNpy, writeNpy } from '../../../src/engine/io/npy.ts';
 import { fixture } from '../../helpers/compare.ts';
 
 const dir = fixture('npy');
@@ -54,4 +54,12 @@ describe('.npy', () => {
     await assert.rejects(writeNpy(join(tmp, 'no-such-dir', 'x.npy'), { dtype: 'float32', shape: [1], data: Float32Array.of(1) }), /does not exist/);
     assert.equal(existsSync(join(tmp, 'no-such-dir')), false);
   });
+
+  for (const descr of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+    it(`refuses a header whose dtype is the prototype name "${descr}"`, () => {
+      const header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (1,), }`.padEnd(117, ' ') + '\n';
+      const bytes = Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length, 0]), Buffer.from(header, 'latin1'), Buffer.alloc(8)]);
+      assert.throws(() => parseNpy(bytes, 'proto.npy'), new RegExp(`proto\\.npy: unsupported \\.npy dtype "${descr}"`));
+    });
+  }
 });
