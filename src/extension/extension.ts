@@ -3,7 +3,7 @@
  * the answer; it computes nothing itself.
  */
 import * as vscode from 'vscode';
-import { resolveModels } from '../engine/pipeline/resolve.ts';
+import { DEMO_BACKBONES, resolveModels } from '../engine/pipeline/resolve.ts';
 import { AudioEditorProvider } from './editor/provider.ts';
 import { installCudaProvider } from '../engine/runtime/cudaProvider.ts';
 import { ortBinaryDir, ortVersion } from '../engine/runtime/providers.ts';
@@ -77,7 +77,12 @@ async function downloadModels(context: vscode.ExtensionContext): Promise<void> {
         output.appendLine(`SAE for layer ${layer}: ${resolved.saePath}`);
         void vscode.window.showInformationMessage(`AudioSAE: ${resolved.spec.label} and its layer ${layer} SAE are ready.`);
       } catch (e) {
-        void vscode.window.showErrorMessage(`AudioSAE: ${(e as Error).message}`);
+        // Without the Hub, say what works offline: local copies, or the bundled demo backbones.
+        const demo = DEMO_BACKBONES.some((b) => b.id === backbone);
+        const offline = demo ? '' : ' Offline, set "audioSae.weightsFolder" and "audioSae.saePath" to local copies, or "audioSae.backbone" to a bundled demo (whisper-tiny-random, hubert-tiny-random).';
+        void vscode.window.showErrorMessage(`AudioSAE: ${(e as Error).message}${offline}`, 'Open Settings').then((pick) => {
+          if (pick) void vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${context.extension.id}`);
+        });
       }
     },
   );
@@ -129,27 +134,37 @@ async function installCuda(): Promise<void> {
 }
 
 /**
- * VS Code's own audio preview also claims .wav, which makes VS Code ask which editor to use. Once, the extension
- * offers to make AudioSAE the default for .wav; "Reopen With…" keeps the built-in preview a click away.
+ * VS Code's own audio preview also claims some audio types (.wav, .mp3, .ogg), which makes VS Code ask which
+ * editor to use on every open. Once per type, the extension offers to make AudioSAE the default for every type
+ * its editor claims that has no association yet; "Reopen Editor With…" keeps the built-in preview a click away.
  */
-async function offerWavAssociation(context: vscode.ExtensionContext): Promise<void> {
-  const key = 'audioSae.offeredWavAssociation';
+async function offerAudioAssociations(context: vscode.ExtensionContext): Promise<void> {
+  const key = 'audioSae.offeredAssociations';
+  const offered = new Set(context.globalState.get<string[]>(key) ?? []);
+  if (context.globalState.get('audioSae.offeredWavAssociation')) offered.add('*.wav'); // offered by earlier versions
   const workbench = vscode.workspace.getConfiguration('workbench');
   const associations = workbench.get<Record<string, string>>('editorAssociations') ?? {};
-  if (context.globalState.get(key) || associations['*.wav']) return;
-  await context.globalState.update(key, true);
+  const editors = (context.extension.packageJSON as { contributes?: { customEditors?: Array<{ viewType: string; selector: Array<{ filenamePattern: string }> }> } })
+    .contributes?.customEditors ?? [];
+  const patterns = editors.find((e) => e.viewType === AudioEditorProvider.viewType)?.selector.map((s) => s.filenamePattern) ?? [];
+  const open = patterns.filter((p) => !associations[p] && !offered.has(p));
+  if (open.length === 0) return;
+  await context.globalState.update(key, [...offered, ...open]);
+  const types = open.map((p) => p.replace(/^\*/, '')).join(', ');
   const pick = await vscode.window.showInformationMessage(
-    'Open .wav files in the AudioSAE spectrogram editor by default? The built-in audio preview stays available through "Reopen Editor With…".',
+    `Open audio files (${types}) in the AudioSAE spectrogram editor by default? The built-in audio preview stays available through "Reopen Editor With…".`,
     'Use AudioSAE',
     'Not Now',
   );
   if (pick === 'Use AudioSAE') {
-    await workbench.update('editorAssociations', { ...associations, '*.wav': AudioEditorProvider.viewType }, vscode.ConfigurationTarget.Global);
+    const now = workbench.get<Record<string, string>>('editorAssociations') ?? {};
+    const added = Object.fromEntries(open.filter((p) => !now[p]).map((p) => [p, AudioEditorProvider.viewType]));
+    await workbench.update('editorAssociations', { ...now, ...added }, vscode.ConfigurationTarget.Global);
   }
 }
 
 export function activate(context: vscode.ExtensionContext): void {
-  void offerWavAssociation(context);
+  void offerAudioAssociations(context);
   context.subscriptions.push(
     vscode.window.registerCustomEditorProvider(AudioEditorProvider.viewType, new AudioEditorProvider(context, engine), {
       supportsMultipleEditorsPerDocument: true,

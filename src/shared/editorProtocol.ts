@@ -2,16 +2,22 @@
  * Messages between the audio editor's host side (src/extension/editor) and its webview (webview/editor).
  *
  * Handshake: the webview says `ready`; the host answers `init`, then `clip` once the file is decoded, and
- * `mel` / `run` as the log-mel and a model run progress. The webview *requests* what it draws for the visible
- * range (`view`), the features under the pointer (`frame`) and rankings (`rank`); each request carries an id and
- * gets exactly one reply with that id (or a `failed` reply). Binary arrays travel as ArrayBuffers with their
- * shapes, never as JSON number arrays. Everything from the webview is validated here before the host acts.
+ * `mel` / `run` as the log-mel and a model run progress. What the host is doing travels as one typed `activity`
+ * (the webview's status line, busy ring, Cancel and error box are drawn from the latest one alone); outcomes of
+ * one-off actions (an export saved, a link not available) travel as `notice`s. The webview *requests* what it
+ * draws for the visible range (`view`), the features under the pointer (`frame`) and rankings (`rank`); each
+ * request carries an id and gets exactly one reply with that id (or a `failed` reply). Binary arrays travel as
+ * ArrayBuffers with their shapes, never as JSON number arrays. Everything from the webview is validated here
+ * before the host acts.
  */
 
 export const SAE_MODES = ['auto', 'threshold', 'batch-topk'] as const;
 export type SaeModeSetting = (typeof SAE_MODES)[number];
 export const SAE_SOURCES = ['hub', 'local'] as const;
-/** hub: the authors' SAE for the backbone and layer; local: the file set in `audioSae.saePath`. */
+/**
+ * hub: the backbone's own SAE for the layer (the authors' from the Hub; for the bundled toy backbones, the
+ * bundled demo SAE); local: the file set in `audioSae.saePath`.
+ */
 export type SaeSource = (typeof SAE_SOURCES)[number];
 
 /** What a model run is: one cache entry per choice (and clip content). */
@@ -22,8 +28,17 @@ export interface RunChoice {
   mode: SaeModeSetting;
 }
 
+/**
+ * Which dictionary a run's feature ids index: the backbone, layer and SAE (not the mode, which only changes how
+ * many of the same features are kept). A selected feature means something only in runs with the same key.
+ */
+export function dictionaryKey(c: RunChoice): string {
+  return `${c.backbone}:${c.layer}:${c.sae}`;
+}
+
 export interface EditorSettings {
-  backbones: Array<{ id: string; label: string; layers: number }>;
+  /** demo: a bundled toy backbone (random weights), whose SAE is bundled too; the others come from the Hub. */
+  backbones: Array<{ id: string; label: string; family: 'whisper' | 'hubert'; layers: number; demo: boolean }>;
   choice: RunChoice;
   /** The configured local SAE file's name, if any (the source `local` needs one). */
   localSae?: string;
@@ -49,8 +64,6 @@ export interface ViewReply {
   melFromS: number;
   melToS: number;
   mel: ArrayBuffer;
-  /** The clip's largest log-mel value so far (the top of the dB range). */
-  melMax: number;
   /** float32 [melCols, 2]: min, max of the samples under each column. */
   peaks: ArrayBuffer;
   /** The run the feature columns come from (none: no run shown). */
@@ -88,23 +101,48 @@ export interface RunState {
 export interface SavedView {
   choice?: RunChoice;
   view?: { t0S: number; t1S: number };
+  /** A feature of `choice`'s dictionary (the webview drops it when the dictionary changes). */
   selected?: number;
   colormap?: 'viridis' | 'magma' | 'inferno' | 'gray';
+  /** The spectrogram's colour scale: its top `ceilingDb` below full scale, spanning `rangeDb` down from there. */
   rangeDb?: number;
   ceilingDb?: number;
   rank?: 'max' | 'total';
   topN?: number;
 }
 
+/**
+ * What the host is doing for the editor's clip, as a state: each message replaces the last one, so nothing said
+ * about an operation outlives it (a failure replaces "Decoding…" or "Preparing…").
+ */
+export type Activity =
+  | { kind: 'decoding' }
+  | { kind: 'mel' }
+  /** The clip is shown; models wait for workspace trust. */
+  | { kind: 'restricted' }
+  /** Finding (or downloading) the backbone and SAE. */
+  | { kind: 'preparing'; choice: RunChoice }
+  | { kind: 'running'; choice: RunChoice; framesDone: number; totalFrames: number }
+  /** Nothing in progress: the run shown, if any, is complete. */
+  | { kind: 'idle' }
+  | { kind: 'cancelled'; choice: RunChoice }
+  /**
+   * open: reading or decoding the file; models: getting the backbone or SAE (the Hub, local files); run: the
+   * model run itself.
+   */
+  | { kind: 'failed'; stage: 'open' | 'models' | 'run'; message: string; choice?: RunChoice };
+
 export type HostMessage =
   | { type: 'init'; fileName: string; trusted: boolean; settings: EditorSettings; saved?: SavedView }
-  | { type: 'clip'; durationS: number; sourceRateHz: number; channels: number; nMels: number; melFrames: number; melFramesPerSecond: number }
+  /** peak: the largest |sample| of the 16 kHz clip the model hears (0 for digital silence; 1 = full scale). */
+  | { type: 'clip'; durationS: number; sourceRateHz: number; channels: number; peak: number; nMels: number; melFrames: number; melFramesPerSecond: number }
   /** The 16 kHz mono clip the model hears, as a URL the webview's audio element can stream. */
   | { type: 'playback'; uri: string }
   | { type: 'mel'; framesDone: number; melFrames: number }
   | RunState
-  | { type: 'status'; text: string; busy: boolean }
-  | { type: 'error'; message: string }
+  | { type: 'activity'; activity: Activity }
+  /** The outcome of a one-off action (an export, a link); shown beside the status until the next action. */
+  | { type: 'notice'; text: string; level: NoticeLevel }
   | ViewReply
   | { type: 'frame'; id: number; frame: number; timeS: number; l0: number; relError: number; ids: number[]; values: number[] }
   | { type: 'rank'; id: number; fromFrame: number; toFrame: number; by: 'max' | 'total'; stats: FeatureStats[] }
@@ -112,13 +150,15 @@ export type HostMessage =
   | { type: 'firing'; id: number; feature: number; frame: number }
   | { type: 'failed'; id: number; message: string };
 
+export type NoticeLevel = 'info' | 'warning' | 'error';
+
 export const EXPORT_KINDS = ['codes-npy', 'codes-csv', 'codes-parquet', 'intervals-audacity', 'intervals-csv', 'png'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 export const LINKS = ['featurePage', 'topClips'] as const;
 export type LinkKind = (typeof LINKS)[number];
 
 /** Limits on what the webview may ask for. */
-export const LIMITS = { maxColumns: 8192, maxLanes: 64, maxRank: 1000, maxFrameFeatures: 64, maxPngBytes: 64 * 1024 * 1024 };
+export const LIMITS = { maxColumns: 8192, maxLanes: 64, maxRank: 1000, maxFrameFeatures: 64, maxPngBytes: 64 * 1024 * 1024, maxCeilingDb: 100 };
 
 export type WebviewMessage =
   /** The webview is up; it may name the run it showed before (restored view state). */
@@ -129,8 +169,13 @@ export type WebviewMessage =
   | { type: 'frame'; id: number; frame: number }
   | { type: 'rank'; id: number; fromFrame: number; toFrame: number; by: 'max' | 'total'; n: number }
   | { type: 'firing'; id: number; feature: number; fromFrame: number; direction: 1 | -1 }
-  /** Save something of the current run; `feature` for firing intervals, `png` for the view image. */
-  | { type: 'export'; what: ExportKind; feature?: number; png?: ArrayBuffer }
+  /**
+   * Save something of the current run; `feature` for firing intervals, with the run it was selected in (the host
+   * refuses it for another run), `png` for the view image.
+   */
+  | { type: 'export'; what: ExportKind; feature?: number; choice?: RunChoice; png?: ArrayBuffer }
+  /** Open the settings where local weights and SAEs are set (after the Hub could not be reached). */
+  | { type: 'openSettings' }
   /** Open another part of the product on a feature of the current run. */
   | { type: 'link'; what: LinkKind; feature: number }
   /** Remember the view of this file for the next time it opens. */
@@ -169,7 +214,7 @@ export function parseSavedView(m: unknown, ctx: ValidationContext, maxFeature = 
   if (isInt(o.selected, 0, maxFeature)) out.selected = o.selected;
   if (COLORMAPS.includes(o.colormap as (typeof COLORMAPS)[number])) out.colormap = o.colormap as SavedView['colormap'];
   if (isNum(o.rangeDb, 10, 80)) out.rangeDb = o.rangeDb;
-  if (isNum(o.ceilingDb, 0, 60)) out.ceilingDb = o.ceilingDb;
+  if (isNum(o.ceilingDb, 0, LIMITS.maxCeilingDb)) out.ceilingDb = o.ceilingDb;
   if (o.rank === 'max' || o.rank === 'total') out.rank = o.rank;
   if (isInt(o.topN, 1, LIMITS.maxLanes)) out.topN = o.topN;
   return out;
@@ -214,7 +259,10 @@ export function parseWebviewMessage(m: unknown, ctx: ValidationContext): Webview
     case 'export': {
       if (!EXPORT_KINDS.includes(msg.what as ExportKind)) return undefined;
       const what = msg.what as ExportKind;
-      if (what.startsWith('intervals')) return feature(msg.feature) ? { type: 'export', what, feature: msg.feature } : undefined;
+      if (what.startsWith('intervals')) {
+        const choice = parseChoice(msg.choice, ctx);
+        return feature(msg.feature) && choice ? { type: 'export', what, feature: msg.feature, choice } : undefined;
+      }
       if (what === 'png') {
         const png = msg.png;
         return png instanceof ArrayBuffer && png.byteLength > 8 && png.byteLength <= LIMITS.maxPngBytes ? { type: 'export', what, png } : undefined;
@@ -223,6 +271,8 @@ export function parseWebviewMessage(m: unknown, ctx: ValidationContext): Webview
     }
     case 'saveView':
       return { type: 'saveView', saved: parseSavedView(msg.saved, ctx) };
+    case 'openSettings':
+      return { type: 'openSettings' };
     case 'link':
       return LINKS.includes(msg.what as LinkKind) && feature(msg.feature) ? { type: 'link', what: msg.what as LinkKind, feature: msg.feature } : undefined;
     default:

@@ -31,7 +31,7 @@ const files = [...zip.entries.keys()];
 await zip.close();
 const allowed = [
   /^\[Content_Types\]\.xml$/, /^extension\.vsixmanifest$/, /^extension\/(package\.json|readme\.md|LICENSE\.txt|LICENSE)$/i,
-  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/dist\/webview\/(editor\.js|codicon\.css|codicon\.ttf)$/, /^extension\/media\/.+$/,
+  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/dist\/webview\/(editor\.js|editor\.css|codicon\.css|codicon\.ttf)$/, /^extension\/media\/.+$/,
   new RegExp(`^extension/node_modules/@duckdb/(node-api|node-bindings|node-bindings-${process.platform}-${process.arch})/.+$`),
   /^extension\/node_modules\/detect-libc\/.+$/,
   /^extension\/node_modules\/onnxruntime-(node|common)\/(package\.json|LICENSE|README\.md|dist\/.+\.(js|json))$/,
@@ -48,27 +48,36 @@ console.log(`vsix: ${files.length} files, all expected`);
 const workspace = join(run, 'workspace');
 cpSync(join(repo, 'media/demo/example.wav'), join(workspace, 'example.wav'));
 writeFileSync(join(workspace, 'notes.txt'), 'a workspace with a clip\n');
-/** 16 kHz mono 16-bit WAV bytes of `seconds` of tones and noise (a new tone every 3 s). */
-function toneClip(seconds) {
+/** 16 kHz mono 16-bit WAV bytes of `seconds`, sample i = `at(i)` in [-1, 1]. */
+function wavClip(seconds, at) {
   const n = seconds * 16000;
   const wav = Buffer.alloc(44 + 2 * n);
   wav.write('RIFF', 0); wav.writeUInt32LE(36 + 2 * n, 4); wav.write('WAVEfmt ', 8); wav.writeUInt32LE(16, 16); wav.writeUInt16LE(1, 20);
   wav.writeUInt16LE(1, 22); wav.writeUInt32LE(16000, 24); wav.writeUInt32LE(32000, 28); wav.writeUInt16LE(2, 32); wav.writeUInt16LE(16, 34);
   wav.write('data', 36); wav.writeUInt32LE(2 * n, 40);
   const pcm = new Int16Array(wav.buffer, wav.byteOffset + 44, n);
+  for (let i = 0; i < n; i++) pcm[i] = Math.round(32767 * at(i));
+  return wav;
+}
+/** Tones and noise (a new tone every 3 s). */
+function toneClip(seconds) {
   let seed = 1;
-  for (let i = 0; i < n; i++) {
+  return wavClip(seconds, (i) => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
     const hz = 200 + 150 * (Math.floor(i / 48000) % 8);
-    pcm[i] = Math.round(32767 * (0.3 * Math.sin((2 * Math.PI * hz * i) / 16000) + 0.05 * (seed / 2147483648 - 0.5)));
-  }
-  return wav;
+    return 0.3 * Math.sin((2 * Math.PI * hz * i) / 16000) + 0.05 * (seed / 2147483648 - 0.5);
+  });
 }
 // Longer clips for the timing step, one that changes on disk, and an hour for the memory measurement.
 for (const [name, seconds] of [['clip-30s.wav', 30], ['clip-10min.wav', 600], ['clip-1h.wav', 3600], ['changing.wav', 3]]) {
   writeFileSync(join(workspace, name), toneClip(seconds));
 }
 writeFileSync(join(workspace, 'corrupt.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(6)]));
+// Digital silence, and a 440 Hz tone peaking at −50 dBFS: the colour scale is absolute and the editor says so.
+writeFileSync(join(workspace, 'silence.wav'), wavClip(5, () => 0));
+writeFileSync(join(workspace, 'quiet.wav'), wavClip(2, (i) => 10 ** (-50 / 20) * Math.sin((2 * Math.PI * 440 * i) / 16000)));
+// A stereo MP3 (both channels the same): VS Code's own audio preview claims .mp3 too.
+cpSync(join(repo, 'test/reference/fixtures/audio/codecs/tone.mp3'), join(workspace, 'tone.mp3'));
 // AUDIOSAE_E2E_REAL_SIZE=<folder written by bench/make_real_size_whisper.py>: only the timing step, with a
 // real-size random Whisper-small (layer 6) and SAE served as the authors' repositories.
 const realSize = process.env.AUDIOSAE_E2E_REAL_SIZE;

@@ -60,10 +60,37 @@ async function runCommand(label) {
   await page.keyboard.press('Enter');
 }
 
-step('the workbench opens the workspace', async () => {
+/** Waits until `check()` is true (polling), or fails saying `what`. */
+async function until(check, what, timeout = T) {
+  const deadline = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+step('the workbench opens the workspace, and a clip clicked at once opens in the AudioSAE editor', async () => {
   await page.goto(`${process.env.CS_URL}/?folder=${encodeURIComponent(process.env.WORKSPACE)}`);
   await page.locator('.monaco-workbench').waitFor({ timeout: T });
   await page.getByRole('treeitem', { name: /example\.wav/ }).waitFor({ timeout: T });
+  // Clicked as soon as the explorer lists it: the extension activates on its custom editor (not as binary text).
+  await openFile('example.wav');
+  await webview().locator('#title:text("example.wav")').waitFor({ timeout: T });
+});
+
+step('the one-time offer makes AudioSAE the default editor for every other audio type it opens', async () => {
+  const offer = page.locator('.notification-list-item', { hasText: 'in the AudioSAE spectrogram editor by default' }).first();
+  if (!(await offer.waitFor({ timeout: 10_000 }).then(() => true, () => false))) await runCommand('Notifications: Show Notifications');
+  await offer.waitFor({ timeout: T });
+  const text = await offer.innerText();
+  for (const type of ['.flac', '.mp3', '.ogg', '.opus']) assert.ok(text.includes(type), `the offer leaves out ${type}: ${text}`);
+  assert.ok(!text.includes('.wav'), '.wav is associated already (the test settings)');
+  await page.screenshot({ path: path.join(SHOTS, 'association-offer.png') });
+  await offer.getByRole('button', { name: 'Use AudioSAE' }).click();
+  const settingsFile = path.join(process.env.PROFILE_ROOT, 'user-data/User/settings.json');
+  const associations = () => JSON.parse(fs.readFileSync(settingsFile, 'utf8'))['workbench.editorAssociations'] ?? {};
+  await until(() => associations()['*.mp3'] === 'audioSae.audioEditor', 'the .mp3 association in the user settings');
+  for (const p of ['*.wav', '*.flac', '*.ogg', '*.opus']) assert.equal(associations()[p], 'audioSae.audioEditor', p);
 });
 
 step('in restricted mode, Show Engine Info says models run only in trusted workspaces', async () => {
@@ -85,6 +112,31 @@ step('Download Models shows progress and fetches the configured backbone and SAE
 
 // A VS Code webview is <iframe class="webview"> (host page) holding <iframe id="active-frame"> (our page).
 const webview = () => page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+
+/** Mean and maximum luminance (Rec. 709, 0–255) of a canvas' opaque pixels, read inside the webview. */
+const luminance = (locator) => locator.evaluate((c) => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let sum = 0;
+  let max = 0;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i + 3] === 0) continue;
+    const y = 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2];
+    sum += y;
+    max = Math.max(max, y);
+    n++;
+  }
+  return { mean: n ? sum / n : NaN, max, pixels: n };
+});
+let exampleLuminance;
+
+/** How many rows each toolbar takes, and the labels that wrapped apart from their fields (at the 1400 px window). */
+const toolbarLayout = (wv) => wv.locator('body').evaluate(() => {
+  const mid = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 ? Math.round(r.top + r.height / 2) : undefined; };
+  const rows = [...document.querySelectorAll('.toolbar')].map((bar) => new Set([...bar.children].map(mid).filter((y) => y !== undefined)).size);
+  const parted = [...document.querySelectorAll('.toolbar .field')].filter((f) => Math.abs(mid(f.children[0]) - mid(f.children[1])) > 4).map((f) => f.textContent);
+  return { rows, parted };
+});
 
 /** How many distinct colours a canvas shows (sampled), read inside the webview. */
 const colours = (locator) => locator.evaluate((c) => {
@@ -169,6 +221,8 @@ step('the editor shows the spectrogram, labelled feature lanes, metric lanes and
   assert.match(await wv.locator('.lane-label').first().innerText(), /^#\d+$/);
   assert.match(await wv.locator('#status').innerText(), /layer 2 · .* · batch-topk · mean L0 [\d.]+ \(k 8\)/);
   assert.equal(await wv.locator('#provider').innerText(), 'CPU');
+  exampleLuminance = await luminance(wv.locator('#spectrogram'));
+  assert.deepEqual(await toolbarLayout(wv), { rows: [1, 1], parted: [] }, 'toolbar rows and labels parted from their fields');
   await page.screenshot({ path: path.join(SHOTS, 'editor.png') });
 });
 
@@ -214,7 +268,7 @@ step('N and P jump the playhead and the view to the selected feature\'s next and
 step('the feature page and top-clips links hand the feature on (and say when that part is not installed)', async () => {
   const wv = webview();
   await wv.locator('#features tr[data-feature] vscode-button[id^="featurePage-"]').first().click();
-  await wv.locator('#status', { hasText: 'Feature pages (the feature sidebar): not available in this version yet.' }).waitFor({ timeout: T });
+  await wv.locator('#notice', { hasText: 'Feature pages (the feature sidebar): not available in this version yet.' }).waitFor({ timeout: T });
 });
 
 step('playback: clicking the spectrogram seeks, play moves the cursor', async () => {
@@ -315,13 +369,22 @@ step('switching back to a layer shown before (in this or an earlier editor of th
   await wv.locator('#status', { hasText: '(cached)' }).waitFor({ timeout: T });
 });
 
+step('a feature selected at layer 3 is not carried to layer 2: exporting it asks for a feature of this run', async () => {
+  const wv = webview();
+  assert.equal(await wv.locator('#overlay').getAttribute('data-selected'), '', 'the layer 3 selection was dropped');
+  assert.equal(await wv.locator('#features tr.selected').count(), 0);
+  await pick(wv, 'export', 'Audacity labels');
+  await wv.locator('#notice', { hasText: 'Select a feature first' }).waitFor({ timeout: T });
+  assert.equal(await page.locator('.quick-input-widget input.input').isVisible(), false, 'no save dialog for an empty label track');
+});
+
 /** Accepts VS Code's save dialog (a quick input proposing a name next to the clip) and returns the file written. */
 async function acceptSave(wv, pattern, saved) {
   const input = page.locator('.quick-input-widget input.input');
   await input.waitFor({ state: 'visible', timeout: T });
   await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('.quick-input-widget input.input')?.value ?? ''), pattern.source, { timeout: T });
   await page.keyboard.press('Enter');
-  await wv.locator('#status', { hasText: saved }).waitFor({ timeout: T });
+  await wv.locator('#notice', { hasText: saved }).waitFor({ timeout: T });
   return path.join(process.env.WORKSPACE, fs.readdirSync(process.env.WORKSPACE).find((f) => pattern.test(f)));
 }
 
@@ -382,7 +445,55 @@ step('a corrupt file shows an explanatory message in the editor', async () => {
   const error = webview().locator('#error');
   await error.waitFor({ state: 'visible', timeout: T });
   assert.match(await error.innerText(), /corrupt\.wav: has a truncated "fmt " chunk/);
+  // The status says what failed (not "Decoding…" left over), and nothing looks busy.
+  const wv = webview();
+  assert.equal(await wv.locator('#status').innerText(), 'Could not open the clip.');
+  assert.equal(await wv.locator('#busy').isVisible(), false);
+  assert.equal(await wv.locator('#cancel').isVisible(), false);
   await page.screenshot({ path: path.join(SHOTS, 'editor-corrupt.png') });
+});
+
+step('digital silence draws as the bottom of the colour scale and is called silent; a quiet clip says its peak', async () => {
+  await openFile('silence.wav');
+  let wv = webview();
+  await wv.locator('#title:text("silence.wav")').waitFor({ timeout: T });
+  await wv.locator('#spectrogram[data-drawn="true"]').waitFor({ timeout: T });
+  await wv.locator('#level', { hasText: 'Silent clip' }).waitFor({ timeout: T });
+  await page.waitForTimeout(300);
+  const silent = await luminance(wv.locator('#spectrogram'));
+  console.log(`# spectrogram luminance: silence mean ${silent.mean.toFixed(1)} max ${silent.max.toFixed(1)}; example.wav mean ${exampleLuminance.mean.toFixed(1)} max ${exampleLuminance.max.toFixed(1)}`);
+  // viridis starts at (68, 1, 84), luminance 21; its top (253, 231, 37) is 222.
+  assert.ok(silent.pixels > 1000 && silent.max < 30, `silence is drawn bright: max luminance ${silent.max}`);
+  assert.ok(exampleLuminance.mean > silent.mean + 30, `speech (${exampleLuminance.mean}) is not brighter than silence (${silent.mean})`);
+  await page.screenshot({ path: path.join(SHOTS, 'editor-silence.png') });
+  await openFile('quiet.wav');
+  wv = webview();
+  await wv.locator('#title:text("quiet.wav")').waitFor({ timeout: T });
+  await wv.locator('#level', { hasText: /Very quiet: peak −50 dBFS/ }).waitFor({ timeout: T });
+});
+
+step('an MP3 opens in the editor; a Hub backbone that cannot be had says so, offers the bundled demo model, and runs it', async () => {
+  await openFile('tone.mp3');
+  const wv = webview();
+  await wv.locator('#title:text("tone.mp3")').waitFor({ timeout: T });
+  await wv.locator('body[data-features="whisper-small:2"]').waitFor({ timeout: T });
+  assert.match(await wv.locator('#title').getAttribute('title'), /^1\.00 s · 44100 Hz · \d channels? · peak −[\d.]+ dBFS$/);
+  // The loopback Hub serves only Whisper-small: HuBERT-base cannot be downloaded, as offline.
+  await pick(wv, 'backbone', 'HuBERT-base');
+  await wv.locator('body[data-activity="failed"]').waitFor({ timeout: T });
+  assert.equal(await wv.locator('#status').innerText(), 'Could not get HuBERT-base, layer 2.');
+  assert.equal(await wv.locator('#busy').isVisible(), false);
+  assert.equal(await wv.locator('#cancel').isVisible(), false);
+  const error = wv.locator('#error');
+  assert.match(await error.innerText(), /facebook\/hubert-base-ls960[\s\S]*audioSae\.weightsFolder[\s\S]*audioSae\.saePath/);
+  await page.screenshot({ path: path.join(SHOTS, 'editor-hub-unavailable.png') });
+  await wv.locator('#run-demo').click();
+  await wv.locator('body[data-features="hubert-tiny-random:2"]').waitFor({ timeout: T });
+  assert.equal(await error.isVisible(), false);
+  assert.equal(await wv.locator('#sae vscode-option[value="hub"]').textContent(), 'Bundled demo SAE');
+  assert.match(await wv.locator('#status').innerText(), /HuBERT-like demo .*layer 2 · bundled demo SAE/);
+  assert.deepEqual(await toolbarLayout(wv), { rows: [1, 1], parted: [] }, 'a long backbone label does not widen the toolbar');
+  await page.screenshot({ path: path.join(SHOTS, 'editor-demo.png') });
 });
 
 /** Resident memory of the processes whose command line matches, MB (Linux /proc). */
@@ -449,6 +560,7 @@ step('results stream in window by window on the hour-long clip, and Cancel stops
   });
   assert.match(await wv.locator('#status').innerText(), /Running/);
   assert.ok(left > 0 && right === 0, `lanes drawn at the start (${left}) and not yet at the end (${right})`);
+  assert.deepEqual(await toolbarLayout(wv), { rows: [1, 1], parted: [] }, 'Cancel takes Run\'s place: the toolbar keeps its rows');
   await page.screenshot({ path: path.join(SHOTS, 'editor-streaming-1h.png') });
   await wv.locator('#cancel').click();
   await wv.locator('#status', { hasText: 'Cancelled' }).waitFor({ timeout: T });

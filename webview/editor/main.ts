@@ -13,11 +13,16 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import { hzToMel } from '../../src/engine/audio/melFilters.ts';
 import { colormapLut, type ColormapName } from '../../src/shared/colormaps.ts';
-import type { EditorSettings, FeatureStats, HostMessage, RunChoice, RunState, SavedView, ViewReply, WebviewMessage } from '../../src/shared/editorProtocol.ts';
-import { button, el, numberField, select, setOptions, setValue } from './dom.ts';
+import {
+  dictionaryKey, type Activity, type EditorSettings, type FeatureStats, type HostMessage, type RunChoice, type RunState, type SavedView, type ViewReply, type WebviewMessage,
+} from '../../src/shared/editorProtocol.ts';
+import { button, el, setOptions, setValue } from './dom.ts';
 import { paintGrid, paintPeaks, paintTrack, renderAxis } from './draw.ts';
 import { Player } from './player.ts';
 import { latestOnly, Rpc } from './rpc.ts';
+import { colourScale, formatDb, levelNote, peakDbfs } from './specScale.ts';
+import { describeActivity, ownSaeLabel } from './status.ts';
+import { buildToolbars, StatusRow } from './toolbar.ts';
 import { clamp, fit, follow, pan, timeAt, xAt, zoomAt, type Viewport } from './viewport.ts';
 
 declare function acquireVsCodeApi(): { postMessage(m: WebviewMessage): void; getState(): unknown; setState(s: unknown): void };
@@ -28,7 +33,9 @@ const rpc = new Rpc((m) => vscode.postMessage(m));
 interface ViewState {
   choice?: RunChoice;
   view?: Viewport;
+  /** The selected feature, and the run it was selected in: its id means that feature only in runs of the same dictionary. */
   selected?: number;
+  selectedIn?: RunChoice;
   colormap?: ColormapName;
   rangeDb?: number;
   ceilingDb?: number;
@@ -39,13 +46,17 @@ interface ViewState {
 }
 const restored = vscode.getState() as ViewState | undefined;
 const state: ViewState = restored ?? {};
+// Saved by an earlier version, which kept no run with the selection: it was made in the run then shown.
+if (state.selected !== undefined && !state.selectedIn) state.selectedIn = state.choice;
 /** Saved twice: in the webview (survives hiding and window reloads) and by the host (survives closing). */
 let saveTimer: ReturnType<typeof setTimeout> | undefined;
 const saveState = () => {
   vscode.setState(state);
   clearTimeout(saveTimer);
   saveTimer = setTimeout(() => {
-    const { choice, view: v, selected, colormap, rangeDb, ceilingDb, rank, topN } = state;
+    const { choice, view: v, colormap, rangeDb, ceilingDb, rank, topN } = state;
+    // The host keeps the selection with the choice it belongs to (not one of a run replaced since).
+    const selected = choice && state.selectedIn && dictionaryKey(choice) === dictionaryKey(state.selectedIn) ? state.selected : undefined;
     vscode.postMessage({ type: 'saveView', saved: { choice, view: v, selected, colormap, rangeDb, ceilingDb, rank, topN } });
   }, 300);
 };
@@ -60,54 +71,23 @@ let durationS = 0;
 let view: Viewport = { t0S: 0, t1S: 1 };
 let reply: ViewReply | undefined;
 let run: RunState | undefined;
+/** What the host is doing; the status line shows this (and the run) alone. */
+let activity: Activity = { kind: 'decoding' };
 /** The clip's top features by the chosen ranking: one lane each. */
 let shown: FeatureStats[] = [];
 const featureMax = new Map<number, number>();
 
 // ---- layout ---------------------------------------------------------------------------------------------
 const app = document.getElementById('app')!;
-const title = el('span', { class: 'title', id: 'title' });
-const backboneSelect = select('backbone', 'Backbone', []);
-const layerSelect = select('layer', 'Layer', []);
-const layerDown = button('layer-down', 'Previous layer', 'remove');
-const layerUp = button('layer-up', 'Next layer', 'add');
-const saeSelect = select('sae', 'SAE', [['hub', "Authors' SAE (Hub)"], ['local', 'Local SAE file']]);
-const modeSelect = select('mode', 'SAE mode', [['auto', 'auto'], ['threshold', 'threshold'], ['batch-topk', 'batch top-k']]);
-const runButton = button('run', 'Run the model on this clip', 'play', 'Run');
-const cancelButton = button('cancel', 'Stop the model run after its current window', 'debug-stop', 'Cancel', true);
-cancelButton.hidden = true;
-const providerBadge = el('vscode-badge', { id: 'provider', title: 'Execution provider in use' });
-providerBadge.hidden = true;
-const busyRing = el('vscode-progress-ring', { id: 'busy', class: 'ring' });
-busyRing.hidden = true;
-const status = el('span', { id: 'status', class: 'status' });
-const modelBar = el('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Model' });
-modelBar.append(title, el('label', {}, 'Backbone'), backboneSelect, el('label', {}, 'Layer'), el('span', { class: 'stepper' }), el('label', {}, 'SAE'), saeSelect,
-  el('label', {}, 'Mode'), modeSelect, runButton, cancelButton, providerBadge, busyRing, status);
-modelBar.querySelector('.stepper')!.append(layerDown, layerSelect, layerUp);
-
-const playButton = button('play', 'Play / pause (Space)', 'play');
-const speedSelect = select('speed', 'Playback speed', ['0.5', '0.75', '1', '1.5', '2'].map((r) => [r, `${r}×`]), '1');
-const loopBox = el('vscode-checkbox', { id: 'loop', label: 'Loop region', title: 'Loop the selected region while playing' }) as HTMLElement & { checked: boolean };
-const zoomIn = button('zoom-in', 'Zoom in (+)', 'zoom-in');
-const zoomOut = button('zoom-out', 'Zoom out (−)', 'zoom-out');
-const zoomFit = button('zoom-fit', 'Show the whole clip (0)', 'screen-full');
-const zoomRegion = button('zoom-region', 'Zoom to the selected region', 'selection');
-const prevFiring = button('prev-firing', "Previous firing of the selected feature (P)", 'arrow-left');
-const nextFiring = button('next-firing', "Next firing of the selected feature (N)", 'arrow-right');
-const colormapSelect = select('colormap', 'Colour map', ['viridis', 'magma', 'inferno', 'gray'].map((c) => [c, c]), state.colormap ?? 'viridis');
-const rangeField = numberField('range', 'Spectrogram dB range', state.rangeDb ?? 80, 10, 80);
-const ceilingField = numberField('ceiling', 'dB below the clip maximum at the top of the colour scale', state.ceilingDb ?? 0, 0, 60);
-const topField = numberField('topN', 'Feature lanes shown', state.topN ?? 24, 1, 64);
-const rankSelect = select('rank', 'Rank features by', [['max', 'by max'], ['total', 'by total']], state.rank ?? 'max');
-const exportSelect = select('export', 'Export', [['', 'Export…'], ['codes-npy', 'Codes (.npy)'], ['codes-csv', 'Codes (CSV)'], ['codes-parquet', 'Codes (Parquet)'],
-  ['intervals-audacity', 'Selected feature: Audacity labels'], ['intervals-csv', 'Selected feature: intervals (CSV)'], ['png', 'View (PNG)']], '');
-const viewBar = el('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'View' });
-viewBar.append(playButton, speedSelect, loopBox, el('span', { class: 'sep' }), zoomOut, zoomIn, zoomFit, zoomRegion, prevFiring, nextFiring, el('span', { class: 'sep' }),
-  el('label', {}, 'Colours'), colormapSelect, el('label', {}, 'dB range'), rangeField, el('label', {}, 'ceiling −dB'), ceilingField, el('span', { class: 'sep' }),
-  el('label', {}, 'Lanes'), topField, rankSelect, exportSelect);
-
-const errorBox = el('div', { id: 'error', class: 'error', hidden: '' });
+const {
+  title, backboneSelect, layerSelect, layerDown, layerUp, saeSelect, modeSelect, runButton, cancelButton, providerBadge, modelBar,
+  playButton, speedSelect, loopBox, zoomIn, zoomOut, zoomFit, zoomRegion, prevFiring, nextFiring, colormapSelect, rangeField, ceilingField, topField, rankSelect,
+  exportSelect, viewBar,
+} = buildToolbars({ colormap: state.colormap ?? 'viridis', rangeDb: state.rangeDb ?? 80, ceilingDb: state.ceilingDb ?? 0, topN: state.topN ?? 24, rank: state.rank ?? 'max' });
+const statusRow = new StatusRow(runButton, cancelButton, {
+  runDemo: (demo) => runChoice(demo),
+  openSettings: () => vscode.postMessage({ type: 'openSettings' }),
+});
 const notes = el('ul', { id: 'notes', class: 'notes' });
 
 // The plot: a gutter of labels beside time-aligned tracks.
@@ -141,7 +121,7 @@ const featureTable = el('table', { id: 'features', class: 'features' });
 const regionBox = el('div', { id: 'region', class: 'region', hidden: '' });
 const tables = el('div', { class: 'tables' });
 tables.append(featureTable, regionBox);
-app.append(modelBar, viewBar, errorBox, notes, plot, tables, tooltip);
+app.append(modelBar, viewBar, statusRow.row, statusRow.errorBox, statusRow.level, notes, plot, tables, tooltip);
 
 // ---- requests -------------------------------------------------------------------------------------------
 const trackWidth = () => Math.max(200, Math.floor(tracks.clientWidth));
@@ -199,11 +179,10 @@ function drawSpectrogram(): void {
   if (!reply || reply.melCols === 0) return;
   const mel = new Float32Array(reply.mel);
   const { nMels, melCols } = reply;
-  // Log-mel values are log10 power scaled by 1/4 (Whisper's normalisation), so 1 unit = 40 dB.
-  const top = reply.melMax - Number(ceilingField.value || 0) / 40;
-  const span = Math.max(10, Number(rangeField.value) || 80) / 40;
+  // Absolute: the top of the scale sits a chosen number of dB below full scale, whatever the clip's own maximum.
+  const scale = colourScale(Number(ceilingField.value) || 0, Number(rangeField.value) || 80);
   const lut = colormapLut(colormapSelect.value as ColormapName);
-  paintGrid(ctx, view, reply.melFromS, reply.melToS, 0, specCanvas.height, nMels, melCols, (r, c) => (mel[(nMels - 1 - r) * melCols + c]! - (top - span)) / span, lut);
+  paintGrid(ctx, view, reply.melFromS, reply.melToS, 0, specCanvas.height, nMels, melCols, (r, c) => scale(mel[(nMels - 1 - r) * melCols + c]!), lut);
   specCanvas.dataset.drawn = String(!Number.isNaN(mel[0]));
 }
 
@@ -403,6 +382,7 @@ function renderRegion(stats: FeatureStats[] | undefined): void {
 
 function selectFeature(id: number): void {
   state.selected = state.selected === id ? undefined : id;
+  state.selectedIn = state.selected === undefined ? undefined : run?.choice;
   saveState();
   renderFeatureTable();
   renderLaneLabels();
@@ -492,13 +472,13 @@ zoomRegion.addEventListener('click', () => { if (state.region) setView({ t0S: st
 /** Moves the view and the playhead to the selected feature's next (or previous) firing. */
 async function jumpToFiring(direction: 1 | -1): Promise<void> {
   if (!run || state.selected === undefined || state.selected >= run.dictSize) {
-    status.textContent = 'Select a feature first (click a lane or a row).';
+    statusRow.notice('Select a feature first (click a lane or a row).', 'warning');
     return;
   }
   const from = Math.floor(player.currentTimeS * MODEL_FPS);
   const r = await rpc.request<Extract<WebviewMessage, { type: 'firing' }>>({ type: 'firing', feature: state.selected, fromFrame: direction === 1 ? from : Math.max(-1, from), direction });
   if (r.frame < 0) {
-    status.textContent = `Feature ${state.selected} does not fire ${direction === 1 ? 'after' : 'before'} ${player.currentTimeS.toFixed(2)} s.`;
+    statusRow.notice(`Feature ${state.selected} does not fire ${direction === 1 ? 'after' : 'before'} ${player.currentTimeS.toFixed(2)} s.`);
     return;
   }
   const tS = r.frame / MODEL_FPS;
@@ -559,8 +539,16 @@ function showChoice(): void {
   setValue(backboneSelect, choice.backbone);
   setOptions(layerSelect, Array.from({ length: layersOf(choice.backbone) }, (_, i) => [String(i + 1), String(i + 1)]));
   setValue(layerSelect, String(choice.layer));
+  // The backbone's own SAE is bundled for the toy backbones and the authors' (from the Hub) for the others.
+  const local = settings?.localSae;
+  setOptions(saeSelect, [['hub', ownSaeLabel(choice.backbone, settings?.backbones ?? [])], ['local', local ? `Local: ${local}` : 'Local SAE file (set audioSae.saePath)']], local ? [] : ['local']);
   setValue(saeSelect, choice.sae);
   setValue(modeSelect, choice.mode);
+}
+
+/** The status row from the host's activity and the run shown (nothing else). */
+function showStatus(): void {
+  statusRow.show(describeActivity(activity, run, settings?.backbones ?? []), activity.kind);
 }
 
 function runChoice(change: Partial<RunChoice>): void {
@@ -614,12 +602,13 @@ exportSelect.addEventListener('change', async () => {
   const what = exportSelect.value as Extract<WebviewMessage, { type: 'export' }>['what'] | '';
   exportSelect.value = '';
   if (!what) return;
+  statusRow.clearNotice();
   if (what.startsWith('intervals') && state.selected === undefined) {
-    status.textContent = 'Select a feature first (click a lane or a row).';
+    statusRow.notice('Select a feature first (click a lane or a row).', 'warning');
     return;
   }
   if (what === 'png') vscode.postMessage({ type: 'export', what, png: await viewPng() });
-  else vscode.postMessage({ type: 'export', what, feature: state.selected });
+  else vscode.postMessage({ type: 'export', what, feature: state.selected, choice: state.selectedIn });
 });
 
 new ResizeObserver(() => {
@@ -631,6 +620,7 @@ new ResizeObserver(() => {
 /** Takes over what the host remembered of this file (when the webview itself had nothing). */
 function applySaved(saved: SavedView): void {
   Object.assign(state, saved);
+  state.selectedIn = saved.selected === undefined ? undefined : saved.choice;
   vscode.setState(state);
   if (saved.colormap) setValue(colormapSelect, saved.colormap);
   if (saved.rangeDb !== undefined) rangeField.value = String(saved.rangeDb);
@@ -652,6 +642,13 @@ function showRun(m: RunState): void {
     shown = [];
     featureMax.clear();
     if (reply) reply = { ...reply, choice: m.choice, featureCols: 0, features: [] };
+    // A feature id selected in a run of another dictionary (backbone, layer or SAE) names another feature here.
+    if (state.selected !== undefined && (!state.selectedIn || dictionaryKey(state.selectedIn) !== dictionaryKey(m.choice))) {
+      state.selected = undefined;
+      state.selectedIn = undefined;
+      saveState();
+    }
+    renderFeatureTable();
     drawAll();
   }
   providerBadge.textContent = m.provider.toUpperCase();
@@ -659,11 +656,8 @@ function showRun(m: RunState): void {
   notes.replaceChildren(...m.notes.map((n) => el('li', {}, n)));
   // The engine's mean-L0-far-from-k note is a warning.
   notes.querySelectorAll('li').forEach((li) => { if (li.textContent?.startsWith('Mean L0')) li.classList.add('warning'); });
-  if (m.complete) {
-    const spec = settings?.backbones.find((b) => b.id === m.choice.backbone);
-    status.textContent = `${spec?.label ?? m.choice.backbone}, layer ${m.choice.layer} · ${m.saeLabel} · ${m.modeUsed}${m.cached ? ' (cached)' : ''} · mean L0 ${m.meanL0.toFixed(1)} (k ${m.k})`;
-    document.body.dataset.features = `${m.choice.backbone}:${m.choice.layer}`;
-  }
+  if (m.complete) document.body.dataset.features = `${m.choice.backbone}:${m.choice.layer}`;
+  showStatus();
   requestRank();
   requestRegion();
 }
@@ -677,9 +671,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       settings = m.settings;
       trusted = m.trusted;
       title.textContent = m.fileName;
-      errorBox.setAttribute('hidden', '');
       setOptions(backboneSelect, m.settings.backbones.map((b) => [b.id, b.label]));
-      setOptions(saeSelect, [['hub', "Authors' SAE (Hub)"], ['local', m.settings.localSae ? `Local: ${m.settings.localSae}` : 'Local SAE file (set audioSae.saePath)']], m.settings.localSae ? [] : ['local']);
       choice = m.settings.choice;
       showChoice();
       for (const c of [backboneSelect, layerSelect, layerDown, layerUp, saeSelect, modeSelect, runButton]) c.toggleAttribute('disabled', !m.trusted);
@@ -689,7 +681,11 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       const first = durationS === 0;
       durationS = m.durationS;
       document.body.dataset.duration = durationS.toFixed(2);
-      title.title = `${m.durationS.toFixed(2)} s · ${m.sourceRateHz} Hz · ${m.channels} channel${m.channels > 1 ? 's' : ''}`;
+      const peak = m.peak > 0 ? `peak ${formatDb(peakDbfs(m.peak), 1)} dBFS` : 'silent';
+      title.title = `${m.durationS.toFixed(2)} s · ${m.sourceRateHz} Hz · ${m.channels} channel${m.channels > 1 ? 's' : ''} · ${peak}`;
+      const level = levelNote(m.peak);
+      statusRow.setLevel(level);
+      document.body.dataset.level = level?.kind ?? 'normal';
       view = clamp(first && state.view ? state.view : first ? fit(durationS) : view, durationS);
       reply = undefined;
       requestOverview();
@@ -705,19 +701,16 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       if (m.framesDone === m.melFrames) requestOverview();
       break;
     case 'run':
-      errorBox.setAttribute('hidden', '');
       showRun(m);
       break;
-    case 'status':
-      if (m.text) status.textContent = m.text; // an empty text only ends the busy state
-      busyRing.hidden = !m.busy;
-      cancelButton.hidden = !m.busy || !m.text.startsWith('Running');
+    case 'activity':
+      // A notice is about the situation it was given in: a new kind of activity ends it.
+      if (m.activity.kind !== activity.kind) statusRow.clearNotice();
+      activity = m.activity;
+      showStatus();
       break;
-    case 'error':
-      errorBox.textContent = m.message;
-      errorBox.removeAttribute('hidden');
-      busyRing.hidden = true;
-      cancelButton.hidden = true;
+    case 'notice':
+      statusRow.notice(m.text, m.level);
       break;
     default:
       break;

@@ -180,8 +180,9 @@ export class ClipStore {
   /** Mel windows as computed, [nMels, 3000] each; frames [0, melDone) are available. */
   private readonly melWindows: Float32Array[] = [];
   melDone = 0;
-  melMax = -Infinity;
   private readonly peaks: Float32Array; // [melFrames, 2]: min, max of each 10 ms
+  /** The largest |sample| (1 = full scale; 0 for digital silence). */
+  readonly peak: number;
 
   constructor(
     readonly samples: Float32Array, // 16 kHz mono
@@ -201,6 +202,9 @@ export class ClipStore {
       this.peaks[2 * i] = lo;
       this.peaks[2 * i + 1] = hi;
     }
+    let peak = 0;
+    for (let i = 0; i < this.melFrames; i++) peak = Math.max(peak, -this.peaks[2 * i]!, this.peaks[2 * i + 1]!);
+    this.peak = peak;
   }
 
   /** Adds the next log-mel window ([nMels, 3000], the padded tail included). */
@@ -208,9 +212,6 @@ export class ClipStore {
     const index = this.melWindows.length;
     this.melWindows.push(window);
     const real = Math.min(MEL_FRAMES_PER_WINDOW, this.melFrames - index * MEL_FRAMES_PER_WINDOW);
-    for (let m = 0; m < this.nMels; m++) {
-      for (let c = 0; c < real; c++) this.melMax = Math.max(this.melMax, window[m * MEL_FRAMES_PER_WINDOW + c]!);
-    }
     this.melDone = Math.min(this.melFrames, this.melDone + real);
   }
 
@@ -271,7 +272,7 @@ export class ClipStore {
     const { mel, peaks, cols } = this.melColumns(melFrom, melTo, columns);
     const reply: Omit<ViewReply, 'type' | 'id'> = {
       t0S, t1S, nMels: this.nMels, melCols: cols, melFromS: melFrom / MEL_FRAMES_PER_SECOND, melToS: melTo / MEL_FRAMES_PER_SECOND,
-      mel: mel.slice().buffer, peaks: peaks.slice().buffer, melMax: this.melMax,
+      mel: mel.slice().buffer, peaks: peaks.slice().buffer,
       featureCols: 0, featureFromS: 0, featureToS: 0, features: [], lanes: new ArrayBuffer(0), l0: new ArrayBuffer(0), relError: new ArrayBuffer(0),
     };
     if (!run) return reply;

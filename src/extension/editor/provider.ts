@@ -65,9 +65,11 @@ function editorHtml(webview: vscode.Webview, webviewRoot: vscode.Uri, mediaRoot:
   const script = webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot, 'editor.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(mediaRoot, 'editor.css'));
   const codicons = webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot, 'codicon.css'));
+  // The toolbar and status styles bundled with the webview's script (they refine media/editor.css, so they load after it).
+  const bundled = webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot, 'editor.css'));
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} blob: data:; media-src ${webview.cspSource}; font-src ${webview.cspSource}; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${codicons}" id="vscode-codicon-stylesheet"><link rel="stylesheet" href="${style}"></head>
+<link rel="stylesheet" href="${codicons}" id="vscode-codicon-stylesheet"><link rel="stylesheet" href="${style}"><link rel="stylesheet" href="${bundled}"></head>
 <body><div id="app"></div><script nonce="${nonce}" src="${script}"></script></body></html>`;
 }

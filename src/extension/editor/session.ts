@@ -15,9 +15,12 @@ import { DEMO_BACKBONES, resolveModels } from '../../engine/pipeline/resolve.ts'
 import { streamClipFeatures } from '../../engine/pipeline/stream.ts';
 import type { WorkerRunner } from '../../engine/runtime/workerRunner.ts';
 import { BACKBONES } from '../../engine/backbones/registry.ts';
-import { parseSavedView, type EditorSettings, type ExportKind, type HostMessage, type LinkKind, type RunChoice, type RunState, type SavedView, type WebviewMessage } from '../../shared/editorProtocol.ts';
+import {
+  dictionaryKey, parseSavedView, type Activity, type EditorSettings, type ExportKind, type HostMessage, type LinkKind, type NoticeLevel, type RunChoice, type RunState,
+  type SavedView, type WebviewMessage,
+} from '../../shared/editorProtocol.ts';
 import { ClipStore, RunCodes } from './clipStore.ts';
-import { audacityLabels, codesCsv, codesNpy, firingIntervals, intervalsCsv, type Codes } from './exports.ts';
+import { audacityLabels, codesCsv, codesNpy, firingIntervals, intervalsCsv, type Codes, type Interval } from './exports.ts';
 import type { PlaybackCache } from './playback.ts';
 
 export const ALL_BACKBONES = [...DEMO_BACKBONES, ...BACKBONES];
@@ -63,6 +66,14 @@ export class EditorSession {
     if (!this.disposed) void this.panel.webview.postMessage(message);
   }
 
+  private activity(activity: Activity): void {
+    this.post({ type: 'activity', activity });
+  }
+
+  private notice(text: string, level: NoticeLevel = 'info'): void {
+    this.post({ type: 'notice', text, level });
+  }
+
   private get fileName(): string {
     return basename(this.uri.path);
   }
@@ -83,7 +94,7 @@ export class EditorSession {
       mode: config.get('saeMode', 'auto'),
     };
     return {
-      backbones: ALL_BACKBONES.map((b) => ({ id: b.id, label: b.label, layers: b.layers })),
+      backbones: ALL_BACKBONES.map((b) => ({ id: b.id, label: b.label, family: b.family, layers: b.layers, demo: DEMO_BACKBONES.includes(b) })),
       choice,
       localSae: saePath ? basename(saePath) : undefined,
     };
@@ -122,9 +133,11 @@ export class EditorSession {
         return this.post({ type: 'firing', id: message.id, feature: message.feature, frame });
       }
       case 'export':
-        return this.export(message.what, message.feature, message.png);
+        return this.export(message.what, message.feature, message.choice, message.png);
       case 'link':
         return this.link(message.what, message.feature);
+      case 'openSettings':
+        return void vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`);
     }
   }
 
@@ -134,7 +147,7 @@ export class EditorSession {
     const stale = () => this.disposed || generation !== this.loading;
     this.post({ type: 'init', fileName: this.fileName, trusted: vscode.workspace.isTrusted, settings: this.settings(), saved: this.saved() });
     try {
-      this.post({ type: 'status', text: 'Decoding…', busy: true });
+      this.activity({ kind: 'decoding' });
       const bytes = await vscode.workspace.fs.readFile(this.uri);
       const hash = createHash('sha256').update(bytes).digest('hex');
       const decoded = await decodeAudio(bytes, this.fileName);
@@ -146,26 +159,23 @@ export class EditorSession {
       const store = (this.store = new ClipStore(samples));
       this.post({
         type: 'clip', durationS: decoded.channels[0]!.length / decoded.sampleRateHz, sourceRateHz: decoded.sampleRateHz, channels: decoded.channels.length,
-        nMels: store.nMels, melFrames: store.melFrames, melFramesPerSecond: 100,
+        peak: store.peak, nMels: store.nMels, melFrames: store.melFrames, melFramesPerSecond: 100,
       });
       void this.playback.uriFor(hash, samples, this.panel.webview).then((uri) => !stale() && this.post({ type: 'playback', uri }), (e: Error) => {
-        this.post({ type: 'status', text: `Playback unavailable: ${e.message}`, busy: false });
+        this.notice(`Playback unavailable: ${e.message}`, 'warning');
       });
-      this.post({ type: 'status', text: 'Computing the log-mel spectrogram…', busy: true });
+      this.activity({ kind: 'mel' });
       await forEachMelWindow(runner, samples, 80, (_info, w) => {
         if (stale()) return;
         store.addMelWindow(w.data);
         this.post({ type: 'mel', framesDone: store.melDone, melFrames: store.melFrames });
       });
       if (stale()) return;
-      if (!vscode.workspace.isTrusted) {
-        this.post({ type: 'status', text: 'Restricted mode: trust this workspace to run models on it.', busy: false });
-        return;
-      }
-      this.post({ type: 'status', text: '', busy: false });
+      if (!vscode.workspace.isTrusted) return this.activity({ kind: 'restricted' });
+      this.activity({ kind: 'idle' });
       await this.run(this.settings().choice);
     } catch (e) {
-      if (!stale()) this.post({ type: 'error', message: (e as Error).message });
+      if (!stale()) this.activity({ kind: 'failed', stage: 'open', message: (e as Error).message });
     }
   }
 
@@ -193,14 +203,16 @@ export class EditorSession {
     if (cached?.state.complete) {
       this.running?.abort();
       this.show({ ...cached, state: { ...cached.state, cached: true } });
-      this.post({ type: 'status', text: '', busy: false });
+      this.activity({ kind: 'idle' });
       return;
     }
     this.running?.abort();
     const running = (this.running = new AbortController());
     const spec = ALL_BACKBONES.find((b) => b.id === choice.backbone)!;
-    const label = `${spec.label}, layer ${choice.layer}`;
-    this.post({ type: 'status', text: `Preparing ${label}…`, busy: true });
+    this.activity({ kind: 'preparing', choice });
+    // Getting the models (the Hub, local files) fails differently from running them: the webview offers the
+    // bundled demo model and the local-file settings for the first.
+    let stage: 'models' | 'run' = 'models';
     try {
       const config = vscode.workspace.getConfiguration('audioSae');
       const demo = DEMO_BACKBONES.some((b) => b.id === choice.backbone);
@@ -214,6 +226,7 @@ export class EditorSession {
         demoModelsDir: vscode.Uri.joinPath(this.context.extensionUri, 'media', 'demo', 'models').fsPath,
         signal: running.signal,
       });
+      stage = 'run';
       const runner = await this.engine();
       const saeLabel = choice.sae === 'local' ? basename(resolved.saePath) : spec.saeRepo ? `${spec.saeRepo} layer ${choice.layer}` : 'bundled demo SAE';
       let run: Run | undefined;
@@ -239,7 +252,7 @@ export class EditorSession {
             },
           };
           this.show(run);
-          this.post({ type: 'status', text: `Running ${label}…`, busy: true });
+          this.activity({ kind: 'running', choice, framesDone: 0, totalFrames });
         },
         onChunk: (chunk) => {
           if (!run?.codes) return;
@@ -249,25 +262,31 @@ export class EditorSession {
           // and that drawing competes with the model for the CPU.
           if (Date.now() - lastPost > 1000 || run.codes.complete) {
             lastPost = Date.now();
-            if (this.shown === run) this.post(run.state);
-            const pct = (100 * run.codes.framesDone) / Math.max(1, run.codes.totalFrames);
-            if (this.shown === run) this.post({ type: 'status', text: `Running ${label}: ${pct.toFixed(0)}% of ${(run.codes.totalFrames / 50).toFixed(0)} s`, busy: true });
+            if (this.shown === run) {
+              this.post(run.state);
+              this.activity({ kind: 'running', choice, framesDone: run.codes.framesDone, totalFrames: run.codes.totalFrames });
+            }
           }
         },
       });
-      if (!run) return;
+      if (!run) {
+        // No window started (cancelled first): say so rather than leave "Preparing…" standing.
+        if (this.running === running) this.activity(running.signal.aborted ? { kind: 'cancelled', choice } : { kind: 'idle' });
+        return;
+      }
       run.state = { ...run.state, framesDone: summary.frames, complete: true, meanL0: summary.metrics.l0, notes: summary.notes.map((n) => n.replace(resolved.saePath, 'The SAE')) };
       while (this.runs.size > CACHED_RUNS) this.runs.delete(this.runs.keys().next().value!);
       if (this.shown === run) {
         this.post(run.state);
-        this.post({ type: 'status', text: '', busy: false });
+        this.activity({ kind: 'idle' });
       }
     } catch (e) {
       this.runs.delete(key);
+      // A run replaced by another one says nothing: the new run reports its own activity.
       if (running.signal.aborted) {
-        if (this.running === running || !this.running) this.post({ type: 'status', text: `Cancelled ${label}.`, busy: false });
-      } else {
-        this.post({ type: 'error', message: (e as Error).message });
+        if (this.running === running || !this.running) this.activity({ kind: 'cancelled', choice });
+      } else if (this.running === running) {
+        this.activity({ kind: 'failed', stage, choice, message: (e as Error).message });
       }
     } finally {
       if (this.running === running) this.running = undefined;
@@ -285,17 +304,29 @@ export class EditorSession {
     return { frames: c.framesDone, framesPerSecond: c.framesPerSecond, dictSize: c.dictSize, rowPtr: c.rowPtr.subarray(0, c.framesDone + 1), indices: c.indicesView, values: c.valuesView };
   }
 
-  /** Writes an export where the user chooses (next to the clip by default). */
-  private async export(what: ExportKind, feature?: number, png?: ArrayBuffer): Promise<void> {
+  /**
+   * Writes an export where the user chooses (next to the clip by default). Firing intervals are refused for a
+   * feature selected in another run (its id means another feature there) and for a feature that never fires
+   * (an empty label track); a codes export of a run where nothing fires is written and said to be empty.
+   */
+  private async export(what: ExportKind, feature?: number, selectedIn?: RunChoice, png?: ArrayBuffer): Promise<void> {
     const f = this.codes();
     const run = this.shown;
-    if ((!f || !run) && what !== 'png') return;
-    if (run && !run.state.complete && what !== 'png') {
-      this.post({ type: 'status', text: 'The model run is still going: export when it has finished.', busy: false });
-      return;
+    if (what !== 'png') {
+      if (!f || !run) return this.notice('No model run is shown: there is nothing to export yet.', 'warning');
+      if (!run.state.complete) return this.notice('The model run is still going: export when it has finished.', 'warning');
     }
     const stem = this.fileName.replace(/\.[^.]+$/, '');
     const tag = run ? `${run.choice.backbone}-l${run.choice.layer}` : 'view';
+    const runName = run ? `${run.choice.backbone} layer ${run.choice.layer}` : '';
+    let intervals: Interval[] = [];
+    if (what.startsWith('intervals')) {
+      if (!selectedIn || dictionaryKey(selectedIn) !== dictionaryKey(run!.choice)) {
+        return this.notice(`Feature ${feature} was selected in another run (${selectedIn?.backbone} layer ${selectedIn?.layer}); select a feature of ${runName} first.`, 'warning');
+      }
+      intervals = firingIntervals(f!, feature!);
+      if (intervals.length === 0) return this.notice(`Feature ${feature} does not fire in this clip at ${runName}: nothing to export.`, 'warning');
+    }
     const metadata = () => ({
       clip: this.fileName, backbone: run!.choice.backbone, layer: String(run!.choice.layer), sae: run!.state.saeLabel, mode: run!.state.modeUsed,
       frames_per_second: '50', dict_size: String(f!.dictSize),
@@ -304,8 +335,8 @@ export class EditorSession {
       'codes-npy': () => ({ name: `${stem}.${tag}.codes.npy`, filters: { NumPy: ['npy'] }, bytes: () => codesNpy(f!) }),
       'codes-csv': () => ({ name: `${stem}.${tag}.codes.csv`, filters: { CSV: ['csv'] }, bytes: () => codesCsv(f!) }),
       'codes-parquet': () => ({ name: `${stem}.${tag}.codes.parquet`, filters: { Parquet: ['parquet'] }, bytes: () => parquetBytes(f!, metadata()) }),
-      'intervals-audacity': () => ({ name: `${stem}.${tag}.feature${feature}.txt`, filters: { 'Audacity labels': ['txt'] }, bytes: () => audacityLabels(firingIntervals(f!, feature!), feature!) }),
-      'intervals-csv': () => ({ name: `${stem}.${tag}.feature${feature}.csv`, filters: { CSV: ['csv'] }, bytes: () => intervalsCsv(firingIntervals(f!, feature!)) }),
+      'intervals-audacity': () => ({ name: `${stem}.${tag}.feature${feature}.txt`, filters: { 'Audacity labels': ['txt'] }, bytes: () => audacityLabels(intervals, feature!) }),
+      'intervals-csv': () => ({ name: `${stem}.${tag}.feature${feature}.csv`, filters: { CSV: ['csv'] }, bytes: () => intervalsCsv(intervals) }),
       png: () => ({ name: `${stem}.${tag}.png`, filters: { PNG: ['png'] }, bytes: () => new Uint8Array(png!) }),
     };
     const { name, filters, bytes } = plan[what]();
@@ -314,9 +345,11 @@ export class EditorSession {
     if (!target) return;
     try {
       await vscode.workspace.fs.writeFile(target, await bytes());
-      this.post({ type: 'status', text: `Saved ${basename(target.path)}`, busy: false });
+      const empty = what.startsWith('codes') && f!.indices.length === 0;
+      if (empty) this.notice(`Saved ${basename(target.path)}: empty, no feature fires in this run (${what === 'codes-npy' ? 'all codes are zero' : 'no rows'}).`, 'warning');
+      else this.notice(`Saved ${basename(target.path)}`);
     } catch (e) {
-      this.post({ type: 'error', message: `${target.fsPath}: ${(e as Error).message}` });
+      this.notice(`${target.fsPath}: ${(e as Error).message}`, 'error');
     }
   }
 
@@ -328,8 +361,7 @@ export class EditorSession {
     // The feature sidebar and the corpus analyses register these; until they are installed, say so.
     if (!(await vscode.commands.getCommands(true)).includes(command)) {
       const place = what === 'featurePage' ? 'Feature pages (the feature sidebar)' : 'Top clips across a corpus';
-      this.post({ type: 'status', text: `${place}: not available in this version yet.`, busy: false });
-      return;
+      return this.notice(`${place}: not available in this version yet.`);
     }
     await vscode.commands.executeCommand(command, { backbone: run.choice.backbone, layer: run.choice.layer, sae: run.choice.sae, feature, clip: this.uri.toString() });
   }

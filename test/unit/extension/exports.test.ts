@@ -24,6 +24,12 @@ describe('editor exports', () => {
     assert.equal(lines.length, 1 + 6);
   });
 
+  it('finds no interval for a feature that never fires (the editor refuses that export as empty)', () => {
+    assert.deepEqual(firingIntervals(features, 1).length, 1);
+    assert.deepEqual(firingIntervals(features, 3).length, 1);
+    assert.deepEqual(firingIntervals({ ...features, dictSize: 5 }, 4), []);
+  });
+
   it('finds firing intervals and writes Audacity labels and CSV', () => {
     const intervals = firingIntervals(features, 2);
     assert.deepEqual(intervals, [{ startS: 0.02, endS: 0.06, max: 2 }, { startS: 0.08, endS: 0.1, max: 3 }]);
@@ -33,10 +39,13 @@ describe('editor exports', () => {
 
   it('validates export requests from the webview', () => {
     const ctx = { backbones: [{ id: 'whisper-small', layers: 12 }], dictSize: 4 };
+    const choice = { backbone: 'whisper-small', layer: 3, sae: 'hub', mode: 'auto' };
     assert.deepEqual(parseWebviewMessage({ type: 'export', what: 'codes-npy' }, ctx), { type: 'export', what: 'codes-npy' });
-    assert.deepEqual(parseWebviewMessage({ type: 'export', what: 'intervals-csv', feature: 3 }, ctx), { type: 'export', what: 'intervals-csv', feature: 3 });
-    assert.equal(parseWebviewMessage({ type: 'export', what: 'intervals-csv', feature: 4 }, ctx), undefined);
-    assert.equal(parseWebviewMessage({ type: 'export', what: 'intervals-csv' }, ctx), undefined);
+    assert.deepEqual(parseWebviewMessage({ type: 'export', what: 'intervals-csv', feature: 3, choice }, ctx), { type: 'export', what: 'intervals-csv', feature: 3, choice });
+    assert.equal(parseWebviewMessage({ type: 'export', what: 'intervals-csv', feature: 4, choice }, ctx), undefined);
+    assert.equal(parseWebviewMessage({ type: 'export', what: 'intervals-csv', choice }, ctx), undefined);
+    assert.equal(parseWebviewMessage({ type: 'export', what: 'intervals-csv', feature: 3 }, ctx), undefined, 'a feature without the run it was selected in');
+    assert.equal(parseWebviewMessage({ type: 'export', what: 'intervals-audacity', feature: 3, choice: { ...choice, layer: 13 } }, ctx), undefined);
     assert.equal(parseWebviewMessage({ type: 'export', what: 'png', png: 'not bytes' }, ctx), undefined);
     assert.equal(parseWebviewMessage({ type: 'export', what: '../../etc/passwd' }, ctx), undefined);
     assert.deepEqual(parseWebviewMessage({ type: 'export', what: 'codes-parquet' }, ctx), { type: 'export', what: 'codes-parquet' });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSavedView, parseWebviewMessage } from '../../../src/shared/editorProtocol.ts';
+import { dictionaryKey, parseSavedView, parseWebviewMessage, type RunChoice } from '../../../src/shared/editorProtocol.ts';
 
 const ctx = { backbones: [{ id: 'whisper-small', layers: 12 }, { id: 'hubert-large', layers: 24 }], dictSize: 6144 };
 const choice = { backbone: 'whisper-small', layer: 4, sae: 'hub', mode: 'auto' };
@@ -19,6 +19,7 @@ describe('editor messages from the webview are validated on the host', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'rank', id: 5, fromFrame: 10, toFrame: 20, by: 'total', n: 10 }, ctx), { type: 'rank', id: 5, fromFrame: 10, toFrame: 20, by: 'total', n: 10 });
     assert.deepEqual(parseWebviewMessage({ type: 'link', what: 'topClips', feature: 7 }, ctx), { type: 'link', what: 'topClips', feature: 7 });
     assert.deepEqual(parseWebviewMessage({ type: 'firing', id: 6, feature: 7, fromFrame: -1, direction: 1 }, ctx), { type: 'firing', id: 6, feature: 7, fromFrame: -1, direction: 1 });
+    assert.deepEqual(parseWebviewMessage({ type: 'openSettings', query: 'anything' }, ctx), { type: 'openSettings' }, 'no query from the webview reaches the settings command');
   });
   for (const [label, message] of [
     ['an unknown type', { type: 'exec', command: 'rm -rf /' }],
@@ -48,12 +49,24 @@ describe('editor messages from the webview are validated on the host', () => {
   }
 });
 
+describe('a selected feature belongs to a dictionary', () => {
+  it('is the same feature across modes, and another one across layers, backbones or SAE sources', () => {
+    const c: RunChoice = { backbone: 'whisper-small', layer: 4, sae: 'hub', mode: 'auto' };
+    assert.equal(dictionaryKey(c), dictionaryKey({ ...c, mode: 'batch-topk' }));
+    assert.notEqual(dictionaryKey(c), dictionaryKey({ ...c, layer: 3 }));
+    assert.notEqual(dictionaryKey(c), dictionaryKey({ ...c, backbone: 'hubert-large' }));
+    assert.notEqual(dictionaryKey(c), dictionaryKey({ ...c, sae: 'local' }));
+  });
+});
+
 describe('a saved view is validated before it is used', () => {
   it('keeps valid fields and drops the rest', () => {
     const saved = { choice, view: { t0S: 2, t1S: 5 }, selected: 12, colormap: 'magma', rangeDb: 60, ceilingDb: 5, rank: 'total', topN: 10 };
     assert.deepEqual(parseSavedView(saved, ctx), saved);
     assert.deepEqual(parseSavedView({ choice: { ...choice, layer: 40 }, view: { t0S: 5, t1S: 2 }, selected: -1, colormap: 'jet', rangeDb: 1e9, topN: 1000, extra: 'x' }, ctx), {});
     assert.deepEqual(parseSavedView(undefined, ctx), {});
+    assert.equal(parseSavedView({ ceilingDb: 60 }, ctx).ceilingDb, 60, 'dB below full scale: quiet clips need a ceiling far down');
+    assert.equal(parseSavedView({ ceilingDb: 101 }, ctx).ceilingDb, undefined);
     assert.deepEqual(parseWebviewMessage({ type: 'saveView', saved: { topN: 3, junk: true } }, ctx), { type: 'saveView', saved: { topN: 3 } });
   });
 });
