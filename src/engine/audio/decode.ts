@@ -34,6 +34,23 @@ function checkFinite(audio: DecodedAudio, fileName: string): DecodedAudio {
   return audio;
 }
 
+/**
+ * The channel count an MP3 declares in its first frame header (after any ID3v2 tag): mode 3 is mono, every
+ * other mode (stereo, joint stereo, dual channel) two. Undefined when no frame header is found.
+ */
+export function mp3DeclaredChannels(bytes: Uint8Array): number | undefined {
+  let i = 0;
+  if (bytes.length >= 10 && bytes[0] === 0x49 && bytes[1] === 0x44 && bytes[2] === 0x33) {
+    const size = ((bytes[6]! & 0x7f) << 21) | ((bytes[7]! & 0x7f) << 14) | ((bytes[8]! & 0x7f) << 7) | (bytes[9]! & 0x7f);
+    i = 10 + size + (bytes[5]! & 0x10 ? 10 : 0);
+  }
+  const end = Math.min(bytes.length - 3, i + 64 * 1024);
+  for (; i < end; i++) {
+    if (bytes[i] === 0xff && (bytes[i + 1]! & 0xe0) === 0xe0) return ((bytes[i + 3]! >> 6) & 3) === 3 ? 1 : 2;
+  }
+  return undefined;
+}
+
 export async function decodeAudio(bytes: Uint8Array, fileName: string): Promise<DecodedAudio> {
   if (bytes.length === 0) throw new AudioSaeError('is empty (0 bytes).', fileName);
   const format = sniffFormat(bytes);
@@ -55,6 +72,9 @@ export async function decodeAudio(bytes: Uint8Array, fileName: string): Promise<
       throw new AudioSaeError(`cannot be decoded as ${format.toUpperCase()}: the decoder returned no audio.`, fileName, 'The file may be truncated or damaged.');
     }
     audio = { sampleRateHz: decoded.sampleRate, channels: decoded.channelData };
+    // mpg123 gives two channels and audio-decode merges identical ones: say what the file holds.
+    const declared = format === 'mp3' ? mp3DeclaredChannels(bytes) : undefined;
+    if (declared && declared > audio.channels.length) audio.sourceChannels = declared;
   }
   if (audio.channels[0]!.length === 0) throw new AudioSaeError('holds no audio samples (zero length).', fileName);
   return audio.integerSource ? audio : checkFinite(audio, fileName);

@@ -108,7 +108,7 @@ export async function loadAudio16kMono(path: string, runner?: ModelRunner): Prom
   return {
     samples,
     sourceRateHz: decoded.sampleRateHz,
-    channels: decoded.channels.length,
+    channels: decoded.sourceChannels ?? decoded.channels.length,
     durationS: mono.length / decoded.sampleRateHz,
     name: basename(path),
   };

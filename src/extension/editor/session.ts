@@ -158,7 +158,7 @@ export class EditorSession {
       this.shown = undefined;
       const store = (this.store = new ClipStore(samples));
       this.post({
-        type: 'clip', durationS: decoded.channels[0]!.length / decoded.sampleRateHz, sourceRateHz: decoded.sampleRateHz, channels: decoded.channels.length,
+        type: 'clip', durationS: decoded.channels[0]!.length / decoded.sampleRateHz, sourceRateHz: decoded.sampleRateHz, channels: decoded.sourceChannels ?? decoded.channels.length,
         peak: store.peak, nMels: store.nMels, melFrames: store.melFrames, melFramesPerSecond: 100,
       });
       void this.playback.uriFor(hash, samples, this.panel.webview).then((uri) => !stale() && this.post({ type: 'playback', uri }), (e: Error) => {

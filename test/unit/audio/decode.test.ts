@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InProcessRunner } from '../../../src/engine/runtime/inProcess.ts';
 import { decodeAudio, decodeWav, loadAudio16kMono, resample, toMono } from '../../../src/engine/audio/index.ts';
+import { mp3DeclaredChannels } from '../../../src/engine/audio/decode.ts';
 import { AudioSaeError } from '../../../src/engine/errors.ts';
 import { assertClose, fixture } from '../../helpers/compare.ts';
 
@@ -231,5 +232,22 @@ describe('mono mixdown and resampling', () => {
     assert.equal(a.channels, 2);
     assert.ok(Math.abs(a.durationS - 0.1) < 1e-9);
     await assert.rejects(loadAudio16kMono(join(tmp, 'missing.wav')), /missing\.wav: file not found/);
+  });
+});
+
+describe('channel counts the file declares', () => {
+  it('a stereo MP3 whose channels are identical is still described as 2 channels', async () => {
+    const bytes = readFileSync(join(codecs, 'tone.mp3'));
+    assert.equal(mp3DeclaredChannels(bytes), 2, 'the frame header says stereo');
+    const audio = await decodeAudio(bytes, 'tone.mp3');
+    assert.equal(audio.channels.length, 1, 'audio-decode merged the identical channels');
+    assert.equal(audio.sourceChannels, 2);
+  });
+
+  it('reads the mode bits after an ID3v2 tag (mono = 3)', () => {
+    const tag = Buffer.from([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5]);
+    assert.equal(mp3DeclaredChannels(Buffer.concat([tag, Buffer.from([0xff, 0xfb, 0x90, 0xc0])])), 1);
+    assert.equal(mp3DeclaredChannels(Buffer.concat([tag, Buffer.from([0xff, 0xfb, 0x90, 0x40])])), 2);
+    assert.equal(mp3DeclaredChannels(Buffer.from('no frames here')), undefined);
   });
 });
