@@ -43,7 +43,7 @@ if (verb === '--matmul') {
   const build = () => {
     if (what === 'whisper') {
       const config: WhisperEncoderConfig = { dModel: 768, layers: 12, heads: 12, ffnDim: 3072, melBins: 80, positions: 1500 };
-      return buildWhisperEncoderGraph(randomWeights, config, { layer, tap: 'block' });
+      return buildWhisperEncoderGraph(randomWeights, config, { layers: [layer], tap: 'block' });
     }
     const config: HubertEncoderConfig = {
       convDim: Array(7).fill(512), convKernel: [10, 3, 3, 3, 3, 2, 2], convStride: [5, 2, 2, 2, 2, 2, 2], convBias: false,
@@ -51,7 +51,7 @@ if (verb === '--matmul') {
       posConvGroups: 16, dModel: 768, heads: 12, ffnDim: 3072, layers: 12,
     };
     const posConvWeight = () => Float32Array.from({ length: 768 * 48 * 128 }, rand);
-    return buildHubertEncoderGraph(randomWeights, config, { layer, tap: 'block', normalizeInput: false, posConvWeight });
+    return buildHubertEncoderGraph(randomWeights, config, { layers: [layer], tap: 'block', normalizeInput: false, posConvWeight });
   };
   console.log(cachedGraph(cacheDir!, { bench: what, layer }, build).path);
 } else {

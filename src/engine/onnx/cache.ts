@@ -1,8 +1,15 @@
 /**
- * A disk cache of built ONNX graphs, so a backbone layer is built once and reused across sessions.
- * Each entry is a folder named by the SHA-256 of its key parts: `model.onnx` plus `weights.bin` (external data:
- * every initializer of 1 KiB or more, which keeps the protobuf far below its 2 GiB limit). Entries are built in
- * a temporary folder and renamed into place, so a failed or interrupted build never leaves one that looks valid.
+ * A disk cache of built ONNX graphs, so a backbone's encoder graph is built once and reused across sessions.
+ *
+ *   <dir>/<group>/<entry>.onnx            one graph (small: it references its weights)
+ *   <dir>/<group>/tensors/<sha256>.bin    one initializer of 1 KiB or more, named by its content
+ *
+ * `group` is the hash of the graph's `share` parts (the backbone's weights identity), `entry` of all its parts.
+ * Graphs of one backbone (layer 3, layer 12, layers 3+6+12) share their weight files: a tensor is stored once
+ * however many graphs use it (onnxruntime resolves external data relative to the model's folder and refuses
+ * paths that leave it, so sharing happens within the group folder). Every file is written to a temporary name
+ * and renamed into place, so a failed or interrupted build never leaves a file that looks valid; tensors are
+ * content-addressed, so two processes building at once write identical files.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
@@ -12,7 +19,7 @@ import { AudioSaeError } from '../errors.ts';
 import type { GraphBuilder } from './graph.ts';
 
 /** Bump when graph builders change what they emit, so old entries are not reused. */
-export const GRAPH_FORMAT_VERSION = 1;
+export const GRAPH_FORMAT_VERSION = 2;
 
 export function defaultCacheDir(): string {
   const base = process.env.AUDIOSAE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'audiosae');
@@ -28,52 +35,47 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
 }
 
-/** Path of the cached model.onnx for `parts`, building it with `build` when absent. */
-export function cachedGraph(dir: string, parts: Record<string, unknown>, build: () => GraphBuilder): { path: string; built: boolean } {
-  const entry = join(dir, cacheKey(parts));
-  const model = join(entry, 'model.onnx');
-  if (existsSync(model)) return { path: model, built: false };
-  const tmp = `${entry}.${randomBytes(4).toString('hex')}.tmp`;
+/** Writes `chunks` to `path` through a temporary file and a rename (flushed first). */
+function writeFileOnce(path: string, chunks: readonly Uint8Array[]): void {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    mkdirSync(tmp, { recursive: true });
-    const dataFd = openSync(join(tmp, 'weights.bin'), 'w');
-    let offset = 0;
-    let chunks: Uint8Array[];
+    const fd = openSync(tmp, 'w');
     try {
-      chunks = build().toModel({
-        external: {
-          location: 'weights.bin',
-          append(bytes) {
-            // 64-byte alignment lets onnxruntime map tensors directly.
-            const pad = (64 - (offset % 64)) % 64;
-            if (pad) writeAll(dataFd, new Uint8Array(pad));
-            const at = offset + pad;
-            writeAll(dataFd, bytes);
-            offset = at + bytes.byteLength;
-            return at;
-          },
+      for (const c of chunks) writeAll(fd, c);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Path of the cached .onnx for `parts`, building it with `build` when absent. `share` names what graphs with
+ * shared weights have in common (default: all of `parts`, i.e. no sharing).
+ */
+export function cachedGraph(dir: string, parts: Record<string, unknown>, build: () => GraphBuilder, share: Record<string, unknown> = parts): { path: string; built: boolean } {
+  const group = join(dir, cacheKey({ share }));
+  const model = join(group, `${cacheKey(parts)}.onnx`);
+  if (existsSync(model)) return { path: model, built: false };
+  try {
+    mkdirSync(join(group, 'tensors'), { recursive: true });
+    const chunks = build().toModel({
+      external: {
+        append(bytes) {
+          const name = `${createHash('sha256').update(bytes).digest('hex').slice(0, 40)}.bin`;
+          const file = join(group, 'tensors', name);
+          if (!existsSync(file)) writeFileOnce(file, [bytes]);
+          return { location: `tensors/${name}`, offset: 0 };
         },
-      });
-      fsyncSync(dataFd);
-    } finally {
-      closeSync(dataFd);
-    }
-    const modelFd = openSync(join(tmp, 'model.onnx'), 'w');
-    try {
-      for (const c of chunks) writeAll(modelFd, c);
-      fsyncSync(modelFd);
-    } finally {
-      closeSync(modelFd);
-    }
-    try {
-      renameSync(tmp, entry);
-    } catch (e) {
-      if (!existsSync(model)) throw e; // another process built the same entry meanwhile: use theirs
-      rmSync(tmp, { recursive: true, force: true });
-    }
+      },
+    });
+    writeFileOnce(model, chunks);
     return { path: model, built: true };
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
       throw new AudioSaeError('no space left on the device while caching a model graph.', dir, 'Free disk space or point AUDIOSAE_CACHE at a larger disk.');
     }

@@ -87,11 +87,10 @@ function bytesOf(name: string, t: TensorData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Where external initializer bytes go: a file name (relative to the model) and a sink for the bytes. */
+/** Where external initializer bytes go: the sink stores them and says where (a file relative to the model, an offset). */
 export interface ExternalDataSink {
-  location: string;
-  /** Appends bytes and returns the offset at which they start. */
-  append(bytes: Uint8Array): number;
+  /** Stores one initializer's bytes; `name` is the initializer's name. */
+  append(bytes: Uint8Array, name: string): { location: string; offset: number };
 }
 
 export class GraphBuilder {
@@ -219,9 +218,9 @@ function encodeTensor(name: string, t: TensorData, external: ExternalDataSink | 
   w.string(8, name);
   const bytes = bytesOf(name, t);
   if (external && bytes.byteLength >= threshold) {
-    const offset = external.append(bytes);
+    const { location, offset } = external.append(bytes, name);
     const entry = (k: string, v: string) => new ProtoWriter().string(1, k).string(2, v);
-    w.message(13, entry('location', external.location));
+    w.message(13, entry('location', location));
     w.message(13, entry('offset', String(offset)));
     w.message(13, entry('length', String(bytes.byteLength)));
     w.varint(14, 1); // data_location = EXTERNAL

@@ -10,7 +10,7 @@
  *   → output of block n: acts [1, T, d]. Only blocks 1..n are built.
  */
 import { AudioSaeError } from '../errors.ts';
-import type { EncoderTap } from './whisper.ts';
+import { actsOutput, checkedLayers, type EncoderTap } from './whisper.ts';
 import { GraphBuilder, f } from './graph.ts';
 import { gelu, layerNorm, linear, selfAttention, type Named, type Weight } from './layers.ts';
 
@@ -88,15 +88,14 @@ function weightNormNow(g: Float32Array, v: Float32Array, shape: [number, number,
 export function buildHubertEncoderGraph(
   w: Named,
   c: HubertEncoderConfig,
-  options: { layer: number; tap: EncoderTap; normalizeInput: boolean; posConvWeight: Weight },
+  options: { layers: readonly number[]; tap: EncoderTap; normalizeInput: boolean; posConvWeight: Weight },
 ): GraphBuilder {
-  const { layer, tap } = options;
+  const { tap } = options;
   const problem = hubertConfigProblem(c);
   if (problem) throw new AudioSaeError(`the HuBERT encoder config is unusable: ${problem}.`);
-  if (!Number.isInteger(layer) || layer < 1 || layer > c.layers) {
-    throw new AudioSaeError(`layer ${layer} does not exist: this HuBERT encoder has layers 1 to ${c.layers}.`);
-  }
-  const g = new GraphBuilder(`hubert-encoder-l${layer}-${tap}`);
+  const layers = checkedLayers(options.layers, c.layers, 'HuBERT');
+  const deepest = layers[layers.length - 1]!;
+  const g = new GraphBuilder(`hubert-encoder-l${layers.join('+')}-${tap}`);
   const d = c.dModel;
   let x = g.input('wave', 'float', [1, 'samples']);
   if (options.normalizeInput) {
@@ -148,7 +147,7 @@ export function buildHubertEncoderGraph(
   const eps = c.layerNormEps;
   const ln = (input: string, name: string, tag: string) => layerNorm(g, input, w(`${name}.weight`, [d]), w(`${name}.bias`, [d]), d, eps, tag);
   if (!c.stableLayerNorm) x = ln(x, 'encoder.layer_norm', 'enc.ln');
-  for (let i = 0; i < layer; i++) {
+  for (let i = 0; i < deepest; i++) {
     const p = `encoder.layers.${i}.`;
     const attn = (input: string) => selfAttention(g, input, {
       q: w(`${p}attention.q_proj.weight`, [d, d]), qBias: w(`${p}attention.q_proj.bias`, [d]),
@@ -166,9 +165,11 @@ export function buildHubertEncoderGraph(
       x = ln(g.node('Add', [x, attn(x)]), `${p}layer_norm`, `l${i}.ln1`);
       x = ln(g.node('Add', [x, ffn(x)]), `${p}final_layer_norm`, `l${i}.ln2`);
     }
+    const layer = i + 1;
+    if (!layers.includes(layer)) continue;
+    const tapped = tap === 'final-norm' && c.stableLayerNorm ? ln(x, 'encoder.layer_norm', `enc.final_ln.l${layer}`) : x;
+    g.node('Identity', [tapped], {}, actsOutput(layer));
+    g.output(actsOutput(layer), 'float', [1, 'frames', d]);
   }
-  if (tap === 'final-norm' && c.stableLayerNorm) x = ln(x, 'encoder.layer_norm', 'enc.final_ln');
-  g.node('Identity', [x], {}, 'acts');
-  g.output('acts', 'float', [1, 'frames', d]);
   return g;
 }

@@ -2,8 +2,10 @@
  * The Whisper audio encoder up to block n, as openai-whisper's AudioEncoder computes it (reference doc §3):
  *   mel [B, n_mels, 3000] → conv1 (k 3, pad 1) → GELU → conv2 (k 3, stride 2, pad 1) → GELU → [B, 1500, d]
  *   → + stored positional embedding → blocks x = x + attn(ln1(x)); x = x + mlp(ln2(x))  (key without bias)
- *   → output of block n ("block", the default tap) or ln_post of it ("final-norm").
- * Only blocks 1..n are built. Weights in Hugging Face names (`model.encoder.…`).
+ *   → for each requested block n, its output ("block", the default tap) or ln_post of it ("final-norm"),
+ *     as the graph output `acts_<n>`.
+ * Only blocks up to the deepest requested one are built, so several layers cost one pass. Weights in Hugging
+ * Face names (`model.encoder.…`).
  */
 import { AudioSaeError } from '../errors.ts';
 import { GraphBuilder } from './graph.ts';
@@ -19,6 +21,22 @@ export interface WhisperEncoderConfig {
 }
 
 export type EncoderTap = 'block' | 'final-norm';
+
+/** The graph output holding block n's activations ([batch, frames, d]). */
+export function actsOutput(layer: number): string {
+  return `acts_${layer}`;
+}
+
+/** The requested layers, checked against the encoder's, ascending and each once. */
+export function checkedLayers(layers: readonly number[], available: number, family: string): number[] {
+  if (layers.length === 0) throw new AudioSaeError(`no layer was requested from this ${family} encoder.`);
+  for (const layer of layers) {
+    if (!Number.isInteger(layer) || layer < 1 || layer > available) {
+      throw new AudioSaeError(`layer ${layer} does not exist: this ${family} encoder has layers 1 to ${available}.`);
+    }
+  }
+  return [...new Set(layers)].sort((a, b) => a - b);
+}
 
 /**
  * What in a config the graph below cannot build, or null: every size a positive integer, and the attention
@@ -36,15 +54,14 @@ export function whisperConfigProblem(c: WhisperEncoderConfig): string | null {
 
 const LN_EPS = 1e-5;
 
-export function buildWhisperEncoderGraph(w: Named, c: WhisperEncoderConfig, options: { layer: number; tap: EncoderTap }): GraphBuilder {
-  const { layer, tap } = options;
+export function buildWhisperEncoderGraph(w: Named, c: WhisperEncoderConfig, options: { layers: readonly number[]; tap: EncoderTap }): GraphBuilder {
+  const { tap } = options;
   const problem = whisperConfigProblem(c);
   if (problem) throw new AudioSaeError(`the Whisper encoder config is unusable: ${problem}.`);
-  if (!Number.isInteger(layer) || layer < 1 || layer > c.layers) {
-    throw new AudioSaeError(`layer ${layer} does not exist: this Whisper encoder has layers 1 to ${c.layers}.`);
-  }
+  const layers = checkedLayers(options.layers, c.layers, 'Whisper');
+  const deepest = layers[layers.length - 1]!;
   const { dModel: d, melBins, positions } = c;
-  const g = new GraphBuilder(`whisper-encoder-l${layer}-${tap}`);
+  const g = new GraphBuilder(`whisper-encoder-l${layers.join('+')}-${tap}`);
   const mel = g.input('mel', 'float', ['batch', melBins, 2 * positions]);
   const conv = (x: string, name: string, inCh: number, stride: number) =>
     gelu(g, g.node('Conv', [x, g.init(`${name}.weight`, { dims: [d, inCh, 3], data: w(`model.encoder.${name}.weight`, [d, inCh, 3]) }),
@@ -53,7 +70,7 @@ export function buildWhisperEncoderGraph(w: Named, c: WhisperEncoderConfig, opti
   let x = g.node('Add', [g.node('Transpose', [h], { perm: [0, 2, 1] }),
     g.init('embed_positions', { dims: [positions, d], data: w('model.encoder.embed_positions.weight', [positions, d]) })]);
 
-  for (let i = 0; i < layer; i++) {
+  for (let i = 0; i < deepest; i++) {
     const p = `model.encoder.layers.${i}.`;
     const ln1 = layerNorm(g, x, w(`${p}self_attn_layer_norm.weight`, [d]), w(`${p}self_attn_layer_norm.bias`, [d]), d, LN_EPS, `l${i}.ln1`);
     const attn = selfAttention(g, ln1, {
@@ -66,9 +83,11 @@ export function buildWhisperEncoderGraph(w: Named, c: WhisperEncoderConfig, opti
     const ln2 = layerNorm(g, x, w(`${p}final_layer_norm.weight`, [d]), w(`${p}final_layer_norm.bias`, [d]), d, LN_EPS, `l${i}.ln2`);
     const hidden = gelu(g, linear(g, ln2, w(`${p}fc1.weight`, [c.ffnDim, d]), c.ffnDim, d, w(`${p}fc1.bias`, [c.ffnDim]), `l${i}.fc1`));
     x = g.node('Add', [x, linear(g, hidden, w(`${p}fc2.weight`, [d, c.ffnDim]), d, c.ffnDim, w(`${p}fc2.bias`, [d]), `l${i}.fc2`)]);
+    const layer = i + 1;
+    if (!layers.includes(layer)) continue;
+    const tapped = tap === 'final-norm' ? layerNorm(g, x, w('model.encoder.layer_norm.weight', [d]), w('model.encoder.layer_norm.bias', [d]), d, LN_EPS, `ln_post.l${layer}`) : x;
+    g.node('Identity', [tapped], {}, actsOutput(layer));
+    g.output(actsOutput(layer), 'float', ['batch', positions, d]);
   }
-  if (tap === 'final-norm') x = layerNorm(g, x, w('model.encoder.layer_norm.weight', [d]), w('model.encoder.layer_norm.bias', [d]), d, LN_EPS, 'ln_post');
-  g.node('Identity', [x], {}, 'acts');
-  g.output('acts', 'float', ['batch', positions, d]);
   return g;
 }

@@ -11,7 +11,7 @@ import { AudioSaeError } from '../errors.ts';
 import { cachedGraph, defaultCacheDir } from '../onnx/cache.ts';
 import { buildHubertEncoderGraph, hubertFrames, hubertMinSamples } from '../onnx/hubert.ts';
 import type { EncoderTap } from '../onnx/whisper.ts';
-import { buildWhisperEncoderGraph } from '../onnx/whisper.ts';
+import { actsOutput, buildWhisperEncoderGraph } from '../onnx/whisper.ts';
 import type { ModelRunner } from '../runtime/types.ts';
 import type { OpenBackbone } from './backbone.ts';
 
@@ -66,39 +66,61 @@ export function layerFrameCount(backbone: OpenBackbone, samples: number, maxHube
   return hubertChunks(samples, maxHubertSeconds).reduce((a, [s, e]) => a + hubertFrames(backbone.config, e - s), 0);
 }
 
+/** What the encoder pass needs besides the clip: which layers, where in the block, HuBERT's options. */
+export interface EncoderPassOptions {
+  layers: readonly number[];
+  tap?: EncoderTap;
+  normalizeInput?: boolean;
+  maxHubertSeconds?: number;
+  cacheDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (framesDone: number, framesTotal: number) => void;
+  melWindow?: (index: number) => Float32Array | undefined;
+  /** Each window's (Whisper) or chunk's (HuBERT) activations at every requested layer: [frames, dModel] each. */
+  onChunk: (startFrame: number, frames: number, acts: ReadonlyMap<number, Float32Array>) => void | Promise<void>;
+}
+
 /**
- * The clip's activations at `options.layer`, from samples in memory or read by range (a long file streamed
- * from disk): only one 30 s window (Whisper) or chunk (HuBERT) of samples is read at a time.
+ * Runs the encoder once, to the deepest requested layer, and hands every requested layer's activations on
+ * window by window (Whisper) or chunk by chunk (HuBERT); nothing is kept. Samples come from memory or from a
+ * reader (a long file streamed from disk): only one window or chunk of samples is read at a time. Returns the
+ * frame count and the notes a user should see.
  */
-export async function layerActivations(runner: ModelRunner, backbone: OpenBackbone, source: Float32Array | SampleReader, options: ActivationOptions): Promise<Activations> {
+export async function encoderPass(runner: ModelRunner, backbone: OpenBackbone, source: Float32Array | SampleReader, options: EncoderPassOptions): Promise<{ frames: number; notes: string[] }> {
   const clip = source instanceof Float32Array ? samplesReader(source) : source;
   const tap = options.tap ?? 'block';
-  if (!Number.isInteger(options.layer) || options.layer < 1 || options.layer > backbone.layers) {
-    throw new AudioSaeError(`layer ${options.layer} does not exist in ${backbone.folder}.`, undefined, `Layers are numbered 1 to ${backbone.layers}.`);
+  for (const layer of options.layers) {
+    if (!Number.isInteger(layer) || layer < 1 || layer > backbone.layers) {
+      throw new AudioSaeError(`layer ${layer} does not exist in ${backbone.folder}.`, undefined, `Layers are numbered 1 to ${backbone.layers}.`);
+    }
   }
+  const layers = [...new Set(options.layers)].sort((a, b) => a - b);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const d = backbone.dModel;
   const notes: string[] = [];
+  const normalizeInput = backbone.family === 'hubert' && (options.normalizeInput ?? false);
+  const share = { family: backbone.family, weights: backbone.identity };
+  const parts = { ...share, layers, tap, ...(backbone.family === 'hubert' ? { normalizeInput } : {}) };
+  const { path } = cachedGraph(cacheDir, parts, () => backbone.family === 'whisper'
+    ? buildWhisperEncoderGraph(backbone.weights, backbone.config, { layers, tap })
+    : buildHubertEncoderGraph(backbone.weights, backbone.config, { layers, tap, normalizeInput, posConvWeight: backbone.posConvWeight }), share);
+  const key = `encoder:${path}`;
+  await runner.load(key, () => ({ key, path }));
+  const total = layerFrameCount(backbone, clip.length, options.maxHubertSeconds);
+  let done = 0;
+  const deliver = async (r: Record<string, { data: unknown }>, n: number) => {
+    const acts = new Map(layers.map((layer) => [layer, (r[actsOutput(layer)]!.data as Float32Array).subarray(0, n * d)]));
+    await options.onChunk(done, n, acts);
+    done += n;
+    options.onProgress?.(done, total);
+  };
 
   if (backbone.family === 'whisper') {
-    const parts = { family: 'whisper', weights: backbone.identity, layer: options.layer, tap };
-    const { path } = cachedGraph(cacheDir, parts, () => buildWhisperEncoderGraph(backbone.weights, backbone.config, { layer: options.layer, tap }));
-    const key = `encoder:${path}`;
-    await runner.load(key, () => ({ key, path }));
-    const total = layerFrameCount(backbone, clip.length);
-    const keep = options.keep ?? true;
-    const out = new Float32Array(keep ? total * d : 0);
-    let done = 0;
     const nMels = backbone.config.melBins as 80 | 128;
     const encode = async (info: MelWindowInfo, mel: Float32Array) => {
       throwIfCancelled(options.signal);
       const r = await runner.run(key, { mel: { type: 'float32', dims: [1, nMels, mel.length / nMels], data: mel } });
-      const n = Math.ceil(info.realSamples / SAMPLES_PER_MODEL_FRAME);
-      const acts = (r.acts!.data as Float32Array).subarray(0, n * d);
-      if (keep) out.set(acts, done * d);
-      await options.onChunk?.(done, acts, n);
-      done += n;
-      options.onProgress?.(done, total);
+      await deliver(r, Math.ceil(info.realSamples / SAMPLES_PER_MODEL_FRAME));
     };
     if (options.melWindow?.(0)) {
       for (const info of windowsOf(clip.length)) {
@@ -111,17 +133,10 @@ export async function layerActivations(runner: ModelRunner, backbone: OpenBackbo
       await forEachMelWindow(runner, clip, nMels, (info, mel) => encode(info, mel.data));
     }
     if (total > 1500) notes.push(`Whisper ran ${Math.ceil(total / 1500)} consecutive 30 s windows.`);
-    return { frames: done, dModel: d, framesPerSecond: MODEL_FRAMES_PER_SECOND, data: out.subarray(0, done * d), notes };
+    return { frames: done, notes };
   }
 
-  const normalizeInput = options.normalizeInput ?? false;
-  const parts = { family: 'hubert', weights: backbone.identity, layer: options.layer, tap, normalizeInput };
-  const { path } = cachedGraph(cacheDir, parts, () =>
-    buildHubertEncoderGraph(backbone.weights, backbone.config, { layer: options.layer, tap, normalizeInput, posConvWeight: backbone.posConvWeight }));
-  const key = `encoder:${path}`;
-  await runner.load(key, () => ({ key, path }));
   const chunks = hubertChunks(clip.length, options.maxHubertSeconds);
-  const total = layerFrameCount(backbone, clip.length, options.maxHubertSeconds);
   if (total === 0) {
     const min = hubertMinSamples(backbone.config);
     throw new AudioSaeError(
@@ -131,19 +146,33 @@ export async function layerActivations(runner: ModelRunner, backbone: OpenBackbo
   if (chunks.length > 1) {
     notes.push(`HuBERT ran the clip in ${chunks.length} chunks of up to ${options.maxHubertSeconds ?? 60} s: its normalisation and attention see one chunk at a time.`);
   }
-  const keep = options.keep ?? true;
-  const out = new Float32Array(keep ? total * d : 0);
-  let done = 0;
   for (const [s, e] of chunks) {
     throwIfCancelled(options.signal);
     const n = hubertFrames(backbone.config, e - s);
-    if (n === 0) continue; // a tail shorter than 25 ms
+    if (n === 0) continue; // a tail shorter than the front end's receptive field
     const r = await runner.run(key, { wave: { type: 'float32', dims: [1, e - s], data: await clip.read(s, e - s) } });
-    const acts = (r.acts!.data as Float32Array).subarray(0, n * d);
-    if (keep) out.set(acts, done * d);
-    await options.onChunk?.(done, acts, n);
-    done += n;
-    options.onProgress?.(done, total);
+    await deliver(r, n);
   }
-  return { frames: done, dModel: d, framesPerSecond: MODEL_FRAMES_PER_SECOND, data: out.subarray(0, done * d), notes };
+  return { frames: done, notes };
+}
+
+/**
+ * The clip's activations at `options.layer` (one layer of `encoderPass`), assembled whole unless `keep` is
+ * false, and handed on window by window through `onChunk`.
+ */
+export async function layerActivations(runner: ModelRunner, backbone: OpenBackbone, source: Float32Array | SampleReader, options: ActivationOptions): Promise<Activations> {
+  const d = backbone.dModel;
+  const keep = options.keep ?? true;
+  const total = layerFrameCount(backbone, source.length, options.maxHubertSeconds);
+  const out = new Float32Array(keep ? total * d : 0);
+  const { frames, notes } = await encoderPass(runner, backbone, source, {
+    ...options,
+    layers: [options.layer],
+    onChunk: async (start, n, acts) => {
+      const x = acts.get(options.layer)!;
+      if (keep) out.set(x, start * d);
+      await options.onChunk?.(start, x, n);
+    },
+  });
+  return { frames, dModel: d, framesPerSecond: MODEL_FRAMES_PER_SECOND, data: out.subarray(0, frames * d), notes };
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadHubertEncoder } from '../../../src/engine/backbones/hubert.ts';
 import { buildHubertEncoderGraph, hubertFrames } from '../../../src/engine/onnx/hubert.ts';
+import { actsOutput } from '../../../src/engine/onnx/whisper.ts';
 import { InProcessRunner } from '../../../src/engine/runtime/inProcess.ts';
 import { assertRelativeL2, fixture } from '../../helpers/compare.ts';
 
@@ -15,9 +16,9 @@ after(() => runner.dispose());
 async function run(variant: string, layer: number, tap: 'block' | 'final-norm', normalizeInput: boolean, wave: Float32Array) {
   const { config, weights, posConvWeight } = await loadHubertEncoder(fixture('hubert', variant));
   const key = `${variant}-${layer}-${tap}-${normalizeInput}`;
-  await runner.load(key, () => ({ key, bytes: buildHubertEncoderGraph(weights, config, { layer, tap, normalizeInput, posConvWeight }).toBytes() }));
+  await runner.load(key, () => ({ key, bytes: buildHubertEncoderGraph(weights, config, { layers: [layer], tap, normalizeInput, posConvWeight }).toBytes() }));
   const out = await runner.run(key, { wave: { type: 'float32', dims: [1, wave.length], data: wave } });
-  return { acts: out.acts!.data as Float32Array, dims: out.acts!.dims, config };
+  return { acts: out[actsOutput(layer)]!.data as Float32Array, dims: out[actsOutput(layer)]!.dims, config };
 }
 
 describe('HuBERT encoder graph against the transformers forward pass', () => {

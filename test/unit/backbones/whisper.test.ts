@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadWhisperEncoder } from '../../../src/engine/backbones/whisper.ts';
-import { buildWhisperEncoderGraph } from '../../../src/engine/onnx/whisper.ts';
+import { actsOutput, buildWhisperEncoderGraph } from '../../../src/engine/onnx/whisper.ts';
 import { InProcessRunner } from '../../../src/engine/runtime/inProcess.ts';
 import { assertRelativeL2, fixture } from '../../helpers/compare.ts';
 
@@ -23,12 +23,12 @@ describe('Whisper encoder graph against the openai-whisper forward pass', () => 
         it(`${variant}: layer ${layer} (${tap}) within 1e-4 relative on ${inputs.length} input(s)`, async () => {
           const { config, weights } = await loadWhisperEncoder(dir);
           const key = `${variant}-${layer}-${tap}`;
-          await runner.load(key, () => ({ key, bytes: buildWhisperEncoderGraph(weights, config, { layer, tap }).toBytes() }));
+          await runner.load(key, () => ({ key, bytes: buildWhisperEncoderGraph(weights, config, { layers: [layer], tap }).toBytes() }));
           for (const i of inputs) {
             const mel = f32(join(dir, 'inputs', `${i}.f32`));
             const out = await runner.run(key, { mel: { type: 'float32', dims: [1, config.melBins, 3000], data: mel } });
             const ref = f32(join(dir, 'ref', tap === 'block' ? `${i}.layer${layer}.f32` : `${i}.final.f32`));
-            assertRelativeL2(out.acts!.data as Float32Array, ref, 1e-4, `${variant} input ${i} layer ${layer}`);
+            assertRelativeL2(out[actsOutput(layer)]!.data as Float32Array, ref, 1e-4, `${variant} input ${i} layer ${layer}`);
           }
         });
       }
@@ -50,10 +50,18 @@ describe('Whisper encoder graph against the openai-whisper forward pass', () => 
 
   it('reads sharded safetensors through model.safetensors.index.json', async () => {
     const { config, weights } = await loadWhisperEncoder(fixture('whisper', 'small-like-sharded'));
-    await runner.load('sharded', () => ({ key: 'sharded', bytes: buildWhisperEncoderGraph(weights, config, { layer: 3, tap: 'block' }).toBytes() }));
+    await runner.load('sharded', () => ({ key: 'sharded', bytes: buildWhisperEncoderGraph(weights, config, { layers: [3], tap: 'block' }).toBytes() }));
     const dir = fixture('whisper', 'small-like');
     const out = await runner.run('sharded', { mel: { type: 'float32', dims: [1, 80, 3000], data: f32(join(dir, 'inputs', '0.f32')) } });
-    assertRelativeL2(out.acts!.data as Float32Array, f32(join(dir, 'ref', '0.layer3.f32')), 1e-4, 'sharded');
+    assertRelativeL2(out[actsOutput(3)]!.data as Float32Array, f32(join(dir, 'ref', '0.layer3.f32')), 1e-4, 'sharded');
+  });
+
+  it('taps several layers in one pass: layers 1, 2 and 3 from one graph each match PyTorch', async () => {
+    const dir = fixture('whisper', 'small-like');
+    const { config, weights } = await loadWhisperEncoder(dir);
+    await runner.load('multi', () => ({ key: 'multi', bytes: buildWhisperEncoderGraph(weights, config, { layers: [3, 1, 2], tap: 'block' }).toBytes() }));
+    const out = await runner.run('multi', { mel: { type: 'float32', dims: [1, 80, 3000], data: f32(join(dir, 'inputs', '0.f32')) } });
+    for (const layer of [1, 2, 3]) assertRelativeL2(out[actsOutput(layer)]!.data as Float32Array, f32(join(dir, 'ref', `0.layer${layer}.f32`)), 1e-4, `layer ${layer} of one pass`);
   });
 
   it('names the tensor and both shapes when the weights do not fit the config', async () => {
@@ -68,7 +76,7 @@ describe('Whisper encoder graph against the openai-whisper forward pass', () => 
 
   it('refuses a layer the model does not have', async () => {
     const { config, weights } = await loadWhisperEncoder(fixture('whisper', 'small-like'));
-    assert.throws(() => buildWhisperEncoderGraph(weights, config, { layer: 4, tap: 'block' }), /layer 4 does not exist: this Whisper encoder has layers 1 to 3/);
-    assert.throws(() => buildWhisperEncoderGraph(weights, config, { layer: 0, tap: 'block' }), /layer 0 does not exist/);
+    assert.throws(() => buildWhisperEncoderGraph(weights, config, { layers: [4], tap: 'block' }), /layer 4 does not exist: this Whisper encoder has layers 1 to 3/);
+    assert.throws(() => buildWhisperEncoderGraph(weights, config, { layers: [0], tap: 'block' }), /layer 0 does not exist/);
   });
 });

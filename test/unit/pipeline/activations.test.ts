@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cachedGraph } from '../../../src/engine/onnx/cache.ts';
 import { GraphBuilder } from '../../../src/engine/onnx/graph.ts';
@@ -79,7 +79,13 @@ describe('graph cache', () => {
     assert.equal(a.built, true);
     assert.equal(b.built, false);
     assert.equal(a.path, b.path);
-    assert.deepEqual(readdirSync(join(a.path, '..')).sort(), ['model.onnx', 'weights.bin']);
+    assert.deepEqual(readdirSync(join(a.path, '..')).sort(), [basename(a.path), 'tensors']);
+    assert.equal(readdirSync(join(a.path, '..', 'tensors')).length, 1, 'the one external tensor');
+    // Another graph of the same group sharing the tensor stores it once.
+    const c = cachedGraph(dir, { k: 3 }, build, { k: 1 });
+    assert.equal(c.built, true);
+    assert.notEqual(c.path, a.path);
+    assert.equal(readdirSync(join(a.path, '..', 'tensors')).length, 1, 'shared, not copied');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -94,7 +100,7 @@ describe('graph cache', () => {
     g.node('Identity', [x], {}, 'y');
     g.output('y', 'float', [1024]);
     assert.equal(events.length, 0, 'read while building');
-    const chunks = g.toModel({ external: { location: 'w.bin', append: (b) => { events.push(`write ${b.byteLength}`); return 0; } } });
+    const chunks = g.toModel({ external: { append: (b) => { events.push(`write ${b.byteLength}`); return { location: 'w.bin', offset: 0 }; } } });
     assert.ok(chunks.length > 0);
     assert.deepEqual(events, ['read w0', 'write 4096', 'read w1', 'write 4096', 'read w2', 'write 4096']);
     rmSync(dir, { recursive: true, force: true });
@@ -103,7 +109,7 @@ describe('graph cache', () => {
   it('leaves nothing that looks valid when a build fails', () => {
     const dir = mkdtempSync(join(tmpdir(), 'audiosae-cache-'));
     assert.throws(() => cachedGraph(dir, { k: 2 }, () => { throw new Error('weights folder lacks a tensor'); }), /lacks a tensor/);
-    assert.deepEqual(readdirSync(dir), []);
+    assert.deepEqual(readdirSync(dir).flatMap((g) => readdirSync(join(dir, g)).filter((n) => n !== 'tensors')), [], 'no graph file');
     rmSync(dir, { recursive: true, force: true });
   });
 });
