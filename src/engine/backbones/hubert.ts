@@ -56,7 +56,7 @@ export async function loadHubertEncoder(folder: string): Promise<{ config: Huber
     : ['encoder.pos_conv_embed.conv.parametrizations.weight.original0', 'encoder.pos_conv_embed.conv.parametrizations.weight.original1'];
   const posConvWeight = weightNorm(weights(gName, [1, 1, shape[2]]), weights(vName, shape), shape);
   // A dry build of the deepest graph asks for every tensor by name and shape; nothing is read or serialised.
-  buildHubertEncoderGraph(weights, config, { layer: config.layers, tap: 'final-norm', normalizeInput: false, posConvWeight });
+  buildHubertEncoderGraph(weights, config, { layers: [config.layers], tap: 'final-norm', normalizeInput: false, posConvWeight });
   const check = 'Check that config.json belongs to these weights.';
   if (has(`feature_extractor.conv_layers.${config.convDim.length}.conv.weight`)) {
     throw new AudioSaeError(`holds more conv layers than the ${config.convDim.length} that "conv_dim", "conv_kernel" and "conv_stride" in config.json list.`, folder, check);

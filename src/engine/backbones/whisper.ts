@@ -41,7 +41,7 @@ export async function loadWhisperEncoder(folder: string): Promise<{ config: Whis
   const dict = await loadHfWeights(folder, (name) => name.startsWith('model.encoder.'));
   const weights = namedWeights(dict, folder);
   // A dry build of the deepest graph asks for every tensor by name and shape; nothing is read or serialised.
-  buildWhisperEncoderGraph(weights, config, { layer: config.layers, tap: 'final-norm' });
+  buildWhisperEncoderGraph(weights, config, { layers: [config.layers], tap: 'final-norm' });
   if (dict.has(`model.encoder.layers.${config.layers}.fc1.weight`)) {
     throw new AudioSaeError(`holds more encoder layers than "encoder_layers" (${config.layers}) in config.json says.`, folder, 'Check that config.json belongs to these weights.');
   }

@@ -118,7 +118,7 @@ describe('hostile config.json: Whisper keys and sizes', () => {
 
   it('refuses a config the graph builder cannot build, with an AudioSaeError rather than a RangeError', async () => {
     const { config, weights } = await loadWhisperEncoder(fixture('whisper', 'small-like'));
-    assert.throws(() => buildWhisperEncoderGraph(weights, { ...config, heads: 5 }, { layer: 1, tap: 'block' }),
+    assert.throws(() => buildWhisperEncoderGraph(weights, { ...config, heads: 5 }, { layers: [1], tap: 'block' }),
       (e: unknown) => e instanceof AudioSaeError && /"encoder_attention_heads" \(5\) does not divide "d_model" \(64\)/.test(e.message));
   });
 
@@ -189,7 +189,7 @@ describe('hostile config.json: HuBERT lists and sizes', () => {
   it('the graph builder refuses mismatched lists with an AudioSaeError', async () => {
     const { config, weights, posConvWeight } = await loadHubertEncoder(fixture('hubert', 'base-like'));
     const bad: HubertEncoderConfig = { ...config, convKernel: [10, 3] };
-    assert.throws(() => buildHubertEncoderGraph(weights, bad, { layer: 1, tap: 'block', normalizeInput: false, posConvWeight }),
+    assert.throws(() => buildHubertEncoderGraph(weights, bad, { layers: [1], tap: 'block', normalizeInput: false, posConvWeight }),
       (e: unknown) => e instanceof AudioSaeError && /one entry per conv layer/.test(e.message));
   });
 
