@@ -48,6 +48,21 @@ export class FeatureStatsAccumulator {
     this.frames = Math.max(this.frames, startFrame + codes.frames);
   }
 
+  /** Every feature active at least once, by id: its max, the frame of its max, active frames and sum. */
+  fired(): { feature: Int32Array; maxAct: Float32Array; argmaxFrame: Int32Array; activeFrames: Int32Array; sumAct: Float64Array } {
+    const n = this.activeFeatures();
+    const out = { feature: new Int32Array(n), maxAct: new Float32Array(n), argmaxFrame: new Int32Array(n), activeFrames: new Int32Array(n), sumAct: new Float64Array(n) };
+    for (let j = 0, i = 0; j < this.dictSize; j++) {
+      if (this.active[j] === 0) continue;
+      out.feature[i] = j;
+      out.maxAct[i] = this.max[j]!;
+      out.argmaxFrame[i] = this.argMax[j]!;
+      out.activeFrames[i] = this.active[j]!;
+      out.sumAct[i++] = this.total[j]!;
+    }
+    return out;
+  }
+
   /** How many features were active at least once. */
   activeFeatures(): number {
     let n = 0;

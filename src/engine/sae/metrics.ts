@@ -21,6 +21,23 @@ export const METRIC_FORMULAS = {
 export type MetricName = keyof typeof METRIC_FORMULAS;
 export type Metrics = Record<MetricName, number> & { frames: number; zeroNormFrames: number; aliveFeatures: number; dictSize: number };
 
+/** The sums the metrics are made of, over the frames added (d-vectors: per dimension, over frames). */
+export interface MetricSums {
+  frames: number;
+  zeroNormFrames: number;
+  sumL0: number; // Σ_t #{j : f_tj ≠ 0}
+  sumSqErr: number; // Σ_t ‖x − x̂‖²
+  sumErr: number; // Σ_t ‖x − x̂‖
+  sumRelErr: number; // Σ_t ‖x − x̂‖ / ‖x‖ over frames with ‖x‖ > 0
+  sumSqNorm: number; // Σ_t ‖x‖²
+  sumCosine: number; // over frames with ‖x‖ > 0
+  sumNormRatio: number; // over frames with ‖x‖ > 0
+  sumX: Float64Array; // [d]
+  sumX2: Float64Array; // [d]
+  sumRes: Float64Array; // [d] residual x − x̂
+  sumRes2: Float64Array; // [d]
+}
+
 export class MetricsAccumulator {
   private frames = 0;
   private zeroNormFrames = 0;
@@ -90,6 +107,15 @@ export class MetricsAccumulator {
       }
     }
     this.frames += frames;
+  }
+
+  /** The running sums (what a corpus store keeps per clip and layer to recombine the metrics exactly). */
+  sums(): MetricSums {
+    return {
+      frames: this.frames, zeroNormFrames: this.zeroNormFrames, sumL0: this.activeSum, sumSqErr: this.sqErrSum, sumErr: this.errSum,
+      sumRelErr: this.relErrSum, sumSqNorm: this.sqNormSum, sumCosine: this.cosineSum, sumNormRatio: this.normRatioSum,
+      sumX: this.xSum.slice(), sumX2: this.xSqSum.slice(), sumRes: this.resSum.slice(), sumRes2: this.resSqSum.slice(),
+    };
   }
 
   finish(): Metrics {
