@@ -88,7 +88,14 @@ step('the one-time offer makes AudioSAE the default editor for every other audio
   await page.screenshot({ path: path.join(SHOTS, 'association-offer.png') });
   await offer.getByRole('button', { name: 'Use AudioSAE' }).click();
   const settingsFile = path.join(process.env.PROFILE_ROOT, 'user-data/User/settings.json');
-  const associations = () => JSON.parse(fs.readFileSync(settingsFile, 'utf8'))['workbench.editorAssociations'] ?? {};
+  // VS Code rewrites the file in place: a read can catch it empty or half-written, which counts as "not yet".
+  const associations = () => {
+    try {
+      return JSON.parse(fs.readFileSync(settingsFile, 'utf8'))['workbench.editorAssociations'] ?? {};
+    } catch {
+      return {};
+    }
+  };
   await until(() => associations()['*.mp3'] === 'audioSae.audioEditor', 'the .mp3 association in the user settings');
   for (const p of ['*.wav', '*.flac', '*.ogg', '*.opus']) assert.equal(associations()[p], 'audioSae.audioEditor', p);
 });
