@@ -4,23 +4,41 @@
  * and exits 2, naming the verb and its input (the stack with `--debug` or AUDIOSAE_DEBUG=1). Ctrl-C or SIGTERM
  * removes the outputs still being written.
  */
-import { rmSync } from 'node:fs';
 import { isUserError, printable } from '../engine/errors.ts';
 import { writeFailure } from '../engine/io/files.ts';
-import { abortAllOutputs } from '../engine/io/outputFolder.ts';
+import { installInterruptHandlers } from './interrupt.ts';
 import { helpText, parseArgs, type VerbSpec } from './args.ts';
 import * as activations from './commands/activations.ts';
 import * as demo from './commands/demo.ts';
 import * as features from './commands/features.ts';
 import * as mel from './commands/mel.ts';
 import * as sae from './commands/sae.ts';
+import * as corpus from './commands/corpus/index.ts';
 
 interface Verb {
   spec: VerbSpec;
-  run(args: ReturnType<typeof parseArgs>): Promise<void>;
+  run(args: ReturnType<typeof parseArgs>): Promise<number | void>;
 }
 
-const verbs: Verb[] = [demo, activations, features, mel, sae];
+/** A verb with verbs of its own (`audiosae corpus run …`). */
+interface VerbGroup {
+  spec: Pick<VerbSpec, 'name' | 'summary'>;
+  verbs: Verb[];
+}
+
+const verbs: Array<Verb | VerbGroup> = [demo, activations, features, mel, sae, corpus];
+
+function groupUsage(group: VerbGroup): string {
+  const width = Math.max(...group.verbs.map((v) => v.spec.name.length)) + 2;
+  return [
+    `audiosae ${group.spec.name} <verb> [options]      (audiosae ${group.spec.name} <verb> --help for details)`,
+    '',
+    group.spec.summary,
+    '',
+    'Verbs:',
+    ...group.verbs.map((v) => `  ${v.spec.name.slice(group.spec.name.length + 1).padEnd(width)}${v.spec.summary}`),
+  ].join('\n');
+}
 
 function usage(): string {
   const width = Math.max(...verbs.map((v) => v.spec.name.length)) + 2;
@@ -38,18 +56,35 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 1;
   }
-  const verb = verbs.find((v) => v.spec.name === name);
-  if (!verb) {
-    console.error(`audiosae: unknown verb "${name}".\n\n${usage()}`);
+  const found = verbs.find((v) => v.spec.name === name);
+  if (!found) {
+    console.error(`audiosae: unknown verb "${printable(name)}".\n\n${usage()}`);
     return 1;
   }
-  const args = parseArgs(verb.spec, rest);
-  if (args.help) {
+  let verb: Verb;
+  let args = rest;
+  if ('verbs' in found) {
+    const [sub, ...more] = rest;
+    if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
+      console.log(groupUsage(found));
+      return sub ? 0 : 1;
+    }
+    const inner = found.verbs.find((v) => v.spec.name === `${found.spec.name} ${sub}`);
+    if (!inner) {
+      console.error(`audiosae: unknown verb "${found.spec.name} ${printable(sub)}".\n\n${groupUsage(found)}`);
+      return 1;
+    }
+    verb = inner;
+    args = more;
+  } else {
+    verb = found;
+  }
+  const parsed = parseArgs(verb.spec, args);
+  if (parsed.help) {
     console.log(helpText(verb.spec));
     return 0;
   }
-  await verb.run(args);
-  return 0;
+  return (await verb.run(parsed)) ?? 0;
 }
 
 /** An error from the file system or the OS (it carries an errno code), said as a user error where it is one. */
@@ -62,13 +97,7 @@ function systemError(e: unknown): string | undefined {
 
 const argv = process.argv.slice(2).filter((a) => a !== '--debug');
 const debug = argv.length !== process.argv.length - 2 || process.env.AUDIOSAE_DEBUG === '1';
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    abortAllOutputs((p) => rmSync(p, { recursive: true, force: true }));
-    console.error(`\naudiosae: stopped by ${signal}; outputs in progress were removed.`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  });
-}
+installInterruptHandlers();
 
 main(argv).then(
   (code) => {

@@ -162,10 +162,10 @@ export class CorpusStore {
     const c = this.connection;
     await c.run('CREATE OR REPLACE TEMP TABLE stage_features AS SELECT * FROM clip_features LIMIT 0');
     await c.run('CREATE OR REPLACE TEMP TABLE stage_recon AS SELECT * FROM clip_recon LIMIT 0');
-    const features = await c.createAppender('stage_features', 'temp');
+    const features = await c.createAppender('stage_features', 'main', 'temp');
     for (const l of layers) appendFeatures(features, runId, l, clip.clipId);
     features.closeSync();
-    const recon = await c.createAppender('stage_recon', 'temp');
+    const recon = await c.createAppender('stage_recon', 'main', 'temp');
     for (const l of layers) appendRecon(recon, runId, l, clip.clipId);
     recon.closeSync();
     const where = `run_id = ${sql(runId)} AND clip_id = ${clip.clipId}`;
