@@ -83,6 +83,15 @@ function openFailure(e: unknown, path: string, readOnly: boolean): AudioSaeError
   return new AudioSaeError(`cannot be opened: ${message.split('\n')[0]}`, path);
 }
 
+/** A failure while writing the store, said as what the user can act on (a full or read-only disk). */
+function writeProblem(e: unknown, path: string): unknown {
+  if (e instanceof AudioSaeError) return e;
+  const message = (e as Error).message ?? String(e);
+  if (/No space left on device/i.test(message)) return new AudioSaeError('cannot be written: no space left on the device. What was committed before is kept; run again once there is space, and it resumes.', path);
+  if (/read-only|Permission denied/i.test(message)) return new AudioSaeError(`cannot be written: ${message.split('\n')[0]}`, path);
+  return e;
+}
+
 export class CorpusStore {
   private constructor(
     readonly path: string,
@@ -105,7 +114,7 @@ export class CorpusStore {
       await store.checkSchema();
     } catch (e) {
       store.close();
-      throw e;
+      throw writeProblem(e, path);
     }
     return store;
   }
@@ -159,6 +168,12 @@ export class CorpusStore {
 
   /** Writes one clip's results (or its failure), replacing what the run had for it, in one transaction. */
   async writeClip(runId: string, clip: ClipRecord, layers: readonly LayerResult[]): Promise<void> {
+    await this.writeClipRows(runId, clip, layers).catch((e: unknown) => {
+      throw writeProblem(e, this.path);
+    });
+  }
+
+  private async writeClipRows(runId: string, clip: ClipRecord, layers: readonly LayerResult[]): Promise<void> {
     const c = this.connection;
     await c.run('CREATE OR REPLACE TEMP TABLE stage_features AS SELECT * FROM clip_features LIMIT 0');
     await c.run('CREATE OR REPLACE TEMP TABLE stage_recon AS SELECT * FROM clip_recon LIMIT 0');
@@ -205,12 +220,18 @@ export class CorpusStore {
 
   /** Writes everything to the main file (after a run), so readers see a compact store. */
   async checkpoint(): Promise<void> {
-    await this.connection.run('CHECKPOINT');
+    await this.connection.run('CHECKPOINT').catch((e: unknown) => {
+      throw writeProblem(e, this.path);
+    });
   }
 
   close(): void {
-    this.connection.closeSync();
-    this.instance.closeSync();
+    try {
+      this.connection.closeSync();
+      this.instance.closeSync();
+    } catch {
+      // an instance invalidated by a failed write (a full disk) has nothing left to close
+    }
   }
 }
 
