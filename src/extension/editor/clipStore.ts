@@ -5,6 +5,7 @@
  * the webview is bounded by the screen, not by the clip's length. No VS Code imports: unit-tested directly.
  */
 import type { FeatureChunk } from '../../engine/pipeline/stream.ts';
+import { FeatureStatsAccumulator } from '../../engine/sae/featureStats.ts';
 import type { FeatureStats, ViewReply } from '../../shared/editorProtocol.ts';
 
 export const MEL_FRAMES_PER_SECOND = 100;
@@ -38,11 +39,8 @@ export class RunCodes {
   private readonly values = new Growable(new Float32Array(1024), (n) => new Float32Array(n));
   readonly l0: Float32Array; // [totalFrames]
   readonly relError: Float32Array; // [totalFrames]
-  // Clip-wide statistics per feature, kept up to date as chunks arrive.
-  private readonly max: Float32Array;
-  private readonly argMax: Int32Array;
-  private readonly total: Float64Array;
-  private readonly active: Int32Array;
+  /** Clip-wide statistics per feature, kept up to date as chunks arrive (the engine's, as the CLI's). */
+  private readonly stats: FeatureStatsAccumulator;
 
   constructor(
     readonly totalFrames: number,
@@ -52,10 +50,7 @@ export class RunCodes {
     this.rowPtr = new Int32Array(totalFrames + 1);
     this.l0 = new Float32Array(totalFrames);
     this.relError = new Float32Array(totalFrames);
-    this.max = new Float32Array(dictSize);
-    this.argMax = new Int32Array(dictSize);
-    this.total = new Float64Array(dictSize);
-    this.active = new Int32Array(dictSize);
+    this.stats = new FeatureStatsAccumulator(dictSize);
   }
 
   get indicesView(): Int32Array {
@@ -79,17 +74,8 @@ export class RunCodes {
       this.rowPtr[frame + 1] = base + rowPtr[t + 1]!;
       this.l0[frame] = rowPtr[t + 1]! - rowPtr[t]!;
       this.relError[frame] = chunk.relError[t]!;
-      for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) {
-        const f = indices[p]!;
-        const v = values[p]!;
-        this.total[f]! += v;
-        this.active[f]!++;
-        if (v > this.max[f]!) {
-          this.max[f] = v;
-          this.argMax[f] = frame;
-        }
-      }
     }
+    this.stats.add(this.framesDone, frames === chunk.frames ? chunk.sparse : { frames, rowPtr: rowPtr.subarray(0, frames + 1), indices, values });
     this.framesDone += frames;
   }
 
@@ -103,10 +89,7 @@ export class RunCodes {
     to = Math.min(this.framesDone, to);
     let stats: FeatureStats[];
     if (from === 0 && to === this.framesDone) {
-      stats = [];
-      for (let f = 0; f < this.dictSize; f++) {
-        if (this.active[f]! > 0) stats.push({ id: f, max: this.max[f]!, timeOfMaxS: this.argMax[f]! / this.framesPerSecond, activeFrames: this.active[f]!, total: this.total[f]! });
-      }
+      stats = this.stats.top(this.dictSize, this.framesPerSecond).map((f) => ({ id: f.id, max: f.maxValue, timeOfMaxS: f.maxTimeS, activeFrames: f.activeFrames, total: f.total }));
     } else {
       const byId = new Map<number, FeatureStats>();
       const indices = this.indices.view;
