@@ -17,6 +17,7 @@ import { numberOption, type ParsedArgs, type VerbSpec } from '../args.ts';
 import { assetPath } from '../assets.ts';
 import { MODEL_OPTIONS, modelChoice, resolveFromArgs } from '../modelOptions.ts';
 import { renderReport } from '../report/html.ts';
+import { demoCorpus } from './demoCorpus.ts';
 import { withRunner } from '../runner.ts';
 
 const DEFAULTS: Record<string, string> = { backbone: 'whisper-tiny-random', layer: '2' };
@@ -46,10 +47,16 @@ export async function run(args: ParsedArgs): Promise<void> {
   const started = performance.now();
   const resolved = await resolveFromArgs(args);
 
-  const { f, mel, provider } = await withRunner(async (runner) => {
+  await mkdir(outDir, { recursive: true });
+  const { f, mel, provider, corpus } = await withRunner(async (runner) => {
     const f = await clipFeatures(runner, { audioPath, weightsFolder: resolved.weightsFolder, saePath: resolved.saePath, ...choice });
     const mel = await whisperLogMel(runner, f.audio.samples, 80);
-    return { f, mel, provider: runner.provider };
+    // The example clip is speech, then a melody, then noise: its segments make a tiny labelled corpus.
+    const corpus = args.options.has('audio') ? undefined : await demoCorpus(runner, {
+      audioPath, outDir, resolved, layer: choice.layer,
+      saePathOf: async (layer) => (await resolveFromArgs({ ...args, options: new Map(args.options).set('layer', String(layer)), numbers: new Map(args.numbers).set('layer', layer) })).saePath,
+    });
+    return { f, mel, provider: runner.provider, corpus };
   });
   const features = topFeatures(f.result, f.sae.dictSize, top, f.acts.framesPerSecond);
   // The spectrogram over the real audio only: windows are contiguous, so frame t of the clip sits at t.
@@ -73,8 +80,8 @@ export async function run(args: ParsedArgs): Promise<void> {
     featureFramesPerSecond: f.acts.framesPerSecond,
     features,
     metrics: metricsWithFormulas(f.metrics),
+    corpus,
   });
-  await mkdir(outDir, { recursive: true });
   const reportPath = join(outDir, 'report.html');
   await writeFileAtomic(reportPath, new TextEncoder().encode(html));
   const summary = {
@@ -82,6 +89,7 @@ export async function run(args: ParsedArgs): Promise<void> {
     frames: f.result.frames, mode: f.result.modeUsed, provider: provider.name, notes: f.notes,
     metrics: metricsWithFormulas(f.metrics),
     topFeatures: features.map((t) => ({ id: t.id, max: t.maxValue, timeOfMaxS: t.maxTimeS, activeFrames: t.activeFrames })),
+    corpus: corpus && { store: corpus.store, clips: corpus.clips, layers: corpus.layers, metrics: corpus.metrics, labelsAtLayer: corpus.counts },
   };
   await writeFileAtomic(join(outDir, 'summary.json'), new TextEncoder().encode(`${JSON.stringify(summary, null, 2)}\n`));
 
@@ -90,5 +98,10 @@ export async function run(args: ParsedArgs): Promise<void> {
   console.log(`  ${f.result.frames} frames · ${f.result.modeUsed} · L0 ${f.metrics.l0.toFixed(2)} · FVE ${f.metrics.fve.toFixed(3)} · normalized L2 ${f.metrics.normalizedL2.toFixed(3)} · alive ${(100 * f.metrics.aliveFraction).toFixed(1)}%`);
   console.log('  strongest features:');
   for (const t of features.slice(0, 5)) console.log(`    #${String(t.id).padEnd(5)} max ${t.maxValue.toFixed(3)} at ${t.maxTimeS.toFixed(2)} s, active in ${t.activeFrames} frames`);
+  if (corpus) {
+    const all = corpus.metrics.find((m) => m.group === 'all');
+    console.log(`  corpus: ${corpus.clips} segments (speech, music, sounds) × layers ${corpus.layers.join(',')} in one pass → ${corpus.store}`);
+    console.log(`    layer ${corpus.layer}: FVE ${all?.fve.toFixed(3)} · ${Object.entries(corpus.counts).map(([k, v]) => `${k} ${v}`).join(' · ')}`);
+  }
   console.log(`  report: ${reportPath}  (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }

@@ -21,6 +21,43 @@ export interface ReportInput {
   features: ReportFeature[];
   metrics: Record<string, { value: number; formula: string }>;
   colormap?: ColormapName;
+  /** A small corpus analysis shown after the clip (the demo's). */
+  corpus?: ReportCorpus;
+}
+
+export interface ReportCorpus {
+  clips: number;
+  layers: number[];
+  /** The layer the tables are for. */
+  layer: number;
+  mode: string;
+  store: string;
+  manifest: string;
+  metrics: Array<{ group: string; clips: number; frames: number; l0: number; fve: number; normalizedL2: number }>;
+  /** The per-layer classification chart (SVG markup, made by this project). */
+  figureSvg: string;
+  /** Features per label at `layer`. */
+  counts: Record<string, number>;
+  topClips: Array<{ feature: number; label: string; grade: number | null; rows: Array<{ rank: number; clip: string; max: number; timeS: number }> }>;
+}
+
+function corpusSection(c: ReportCorpus): string {
+  const metricRows = c.metrics.map((m) => `<tr><td>${escapeHtml(m.group)}</td><td>${m.clips}</td><td>${m.frames}</td><td>${fmt(m.l0)}</td><td>${fmt(m.fve)}</td><td>${fmt(m.normalizedL2)}</td></tr>`).join('\n');
+  const counts = Object.entries(c.counts).map(([k, v]) => `${escapeHtml(k)} ${v}`).join(' · ');
+  const tops = c.topClips.map((t) => `<h3>Feature #${t.feature}: ${escapeHtml(t.label)} (grade ${t.grade ?? '–'})</h3>
+<table><tr><th>rank</th><th>segment</th><th>max activation</th><th>time of max (s)</th></tr>
+${t.rows.map((r) => `<tr><td>${r.rank}</td><td>${escapeHtml(r.clip)}</td><td>${fmt(r.max)}</td><td>${r.timeS.toFixed(2)}</td></tr>`).join('\n')}
+</table>`).join('\n');
+  return `<h2>A small corpus analysis</h2>
+<p>The clip cut into ${c.clips} labelled segments (<code>${escapeHtml(c.manifest)}</code>), every layer (${c.layers.join(', ')}) run in one encoder pass into the store <code>${escapeHtml(c.store)}</code> (${escapeHtml(c.mode)}). Open it from Python with <code>duckdb.connect(path, read_only=True)</code>, or query it with <code>audiosae corpus …</code>.</p>
+<h3>Reconstruction at layer ${c.layer}, per domain</h3>
+<table><tr><th>group</th><th>clips</th><th>frames</th><th>L0</th><th>FVE</th><th>normalized L2</th></tr>
+${metricRows}
+</table>
+<h3>Features by domain, per layer (frame level, paper appendix C)</h3>
+<div class="figure">${c.figureSvg}</div>
+<p>Layer ${c.layer}: ${counts}.</p>
+${tops}`;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -119,6 +156,7 @@ ${featureRows}
 <table><tr><th>metric</th><th>value</th><th>definition</th></tr>
 ${metricRows}
 </table>
+${input.corpus ? corpusSection(input.corpus) : ''}
 </body></html>
 `;
 }
