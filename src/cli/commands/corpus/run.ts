@@ -56,7 +56,10 @@ function progressText(p: CorpusProgress): string {
   const rate = p.elapsedS > 0 ? p.audioSecondsDone / p.elapsedS : 0; // audio seconds per second = audio-hours per hour
   const perClip = p.processed > 0 ? p.elapsedS / p.processed : 0;
   const eta = perClip > 0 ? ` · ETA ${hours(perClip * (p.clipsTotal - p.clipsDone))}` : '';
-  return `clips ${p.clipsDone}/${p.clipsTotal} (${p.skipped} already stored, ${p.failed} failed) · ${hours(p.audioSecondsDone)} of audio · ${rate.toFixed(1)} audio-h/h${eta}`;
+  const width = 24;
+  const filled = p.clipsTotal > 0 ? Math.round((width * p.clipsDone) / p.clipsTotal) : 0;
+  const bar = process.stderr.isTTY ? `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` : '';
+  return `${bar}clips ${p.clipsDone}/${p.clipsTotal} (${p.skipped} already stored, ${p.failed} failed) · ${hours(p.audioSecondsDone)} of audio · ${rate.toFixed(1)} audio-h/h${eta}`;
 }
 
 export async function run(args: ParsedArgs): Promise<number> {
