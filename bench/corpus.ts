@@ -1,0 +1,116 @@
+/**
+ * Corpus throughput (audio-hours per hour) on this machine, all in one run:
+ *   bare      the streamed pipeline on every clip (the encoder pass and layer L's SAE, window by window), no
+ *             store, no statistics, models opened once as the corpus run does
+ *   store     `corpus run` for layer L into a fresh DuckDB store (statistics + transactional writes)
+ *   sweep     `corpus run` for layers 1..L in one encoder pass
+ *   separate  the bare pipeline once per layer 1..L (what a sweep would cost without the one-pass graph)
+ * on ~20 minutes of 30 s clips, with the real-size random Whisper-small written by
+ * bench/make_real_size_whisper.py. Then peak memory of `corpus run` (toy backbone) for 100 and 1000 clips.
+ * Run: npm run build && npx tsx bench/corpus.ts <folder from make_real_size_whisper.py> [layers=6] [minutes=20]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openAudio16kStream } from '../src/engine/audio/index.ts';
+import { loadCorpus } from '../src/engine/corpus/manifest.ts';
+import { runCorpus } from '../src/engine/corpus/run.ts';
+import { encoderPass } from '../src/engine/pipeline/activations.ts';
+import { openBackbone } from '../src/engine/pipeline/backbone.ts';
+import { loadSae, runSae, type Sae } from '../src/engine/sae/index.ts';
+import { InProcessRunner } from '../src/engine/runtime/inProcess.ts';
+import { CorpusStore } from '../src/engine/store/store.ts';
+import { makeWav, pcm16 } from '../test/helpers/wavFiles.ts';
+
+const [models, layersArg = '6', minutesArg = '20'] = process.argv.slice(2);
+if (!models) throw new Error('usage: npx tsx bench/corpus.ts <real-size models folder> [layers] [minutes]');
+const L = Number(layersArg);
+const tmp = join(import.meta.dirname, '.tmp', 'corpus-bench');
+const clipsDir = join(tmp, 'clips');
+const cacheDir = join(tmp, 'graphs');
+
+function clip(path: string, seconds: number, seed: number): void {
+  if (existsSync(path)) return;
+  mkdirSync(join(path, '..'), { recursive: true });
+  const n = Math.round(seconds * 16000);
+  const x = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    x[i] = 0.3 * Math.sin((2 * Math.PI * (180 + 40 * (seed % 7) + 60 * Math.floor(i / 24000)) * i) / 16000) + 0.05 * (s / 2147483648 - 0.5);
+  }
+  writeFileSync(path, makeWav({ rateHz: 16000 }, pcm16([x])));
+}
+
+const clipCount = Math.round((Number(minutesArg) * 60) / 30);
+for (let i = 0; i < clipCount; i++) clip(join(clipsDir, ['speech', 'music', 'sounds'][i % 3]!, `c${i}.wav`), 30, i + 1);
+const corpus = await loadCorpus(clipsDir);
+const audioHours = clipCount * 30 / 3600;
+const weightsFolder = join(models, 'whisper-small');
+const sae = (layer: number) => join(models, 'sae', `layer_${layer}`, 'ae.pt');
+const runner = new InProcessRunner();
+const rate = (seconds: number) => audioHours / (seconds / 3600);
+
+const backbone = await openBackbone(weightsFolder);
+const saes = new Map<number, Sae>();
+for (let l = 1; l <= L; l++) saes.set(l, await loadSae(sae(l)));
+
+/** The bare streamed pipeline: each clip window by window through the encoder and the layers' SAEs, nothing kept. */
+async function bare(layers: number[]): Promise<number> {
+  const t = performance.now();
+  for (const c of corpus.clips) {
+    const audio = await openAudio16kStream(c.path, runner);
+    await encoderPass(runner, backbone, audio.reader, {
+      layers, cacheDir,
+      onChunk: async (_start, _frames, acts) => {
+        for (const [layer, x] of acts) await runSae(runner, saes.get(layer)!, x, { mode: 'threshold' });
+      },
+    });
+    await audio.close();
+  }
+  return (performance.now() - t) / 1000;
+}
+
+async function stored(layers: number[]): Promise<number> {
+  const path = join(tmp, `store-${layers.join('_')}.duckdb`);
+  rmSync(path, { force: true });
+  rmSync(`${path}.wal`, { force: true });
+  const store = await CorpusStore.open(path);
+  const t = performance.now();
+  await runCorpus(runner, { corpus, store, backboneId: 'whisper-small', weightsFolder, saePaths: new Map(layers.map((l) => [l, sae(l)])), saeSource: models, cacheDir });
+  store.close();
+  return (performance.now() - t) / 1000;
+}
+
+// Warm-up: build and load every graph once (not timed).
+await stored(Array.from({ length: L }, (_, i) => i + 1));
+for (let l = 1; l <= L; l++) await bare([l]);
+const bareL = await bare([L]);
+const storeL = await stored([L]);
+const sweep = await stored(Array.from({ length: L }, (_, i) => i + 1));
+let separate = 0;
+for (let l = 1; l <= L; l++) separate += await bare([l]);
+await runner.dispose();
+
+console.log(`\nCorpus throughput, ${clipCount} clips × 30 s (${(audioHours * 60).toFixed(0)} min), real-size random Whisper-small, CPU`);
+console.log(`  bare pipeline, layer ${L}            ${bareL.toFixed(1)} s   ${rate(bareL).toFixed(1)} audio-h/h`);
+console.log(`  corpus run into a store, layer ${L}  ${storeL.toFixed(1)} s   ${rate(storeL).toFixed(1)} audio-h/h   store + statistics: ${(100 * (storeL / bareL - 1)).toFixed(1)}%`);
+console.log(`  corpus run, layers 1-${L} (one pass)  ${sweep.toFixed(1)} s   ${rate(sweep).toFixed(1)} audio-h/h   ${(sweep / storeL).toFixed(2)}× layer ${L} alone`);
+console.log(`  bare, layers 1-${L} one at a time     ${separate.toFixed(1)} s   ${rate(separate).toFixed(1)} audio-h/h   one pass is ${(separate / sweep).toFixed(2)}× faster`);
+
+// Peak memory of the CLI's corpus run as the corpus grows (toy backbone, 1 s clips).
+const cli = join(import.meta.dirname, '..', 'dist', 'cli.cjs');
+const hook = join(import.meta.dirname, '..', 'test', 'helpers', 'peakRss.mjs');
+for (const n of [100, 1000]) {
+  const dir = join(tmp, `small-${n}`);
+  for (let i = 0; i < n; i++) clip(join(dir, ['speech', 'music', 'sounds'][i % 3]!, `s${i}.wav`), 1, i + 7);
+  const store = join(tmp, `small-${n}.duckdb`);
+  rmSync(store, { force: true });
+  rmSync(`${store}.wal`, { force: true });
+  const t = performance.now();
+  const r = spawnSync(process.execPath, ['--import', hook, cli, 'corpus', 'run', dir, '--backbone', 'whisper-tiny-random', '--layers', 'all', '--store', store], {
+    encoding: 'utf8', env: { ...process.env, AUDIOSAE_EXECUTION_PROVIDER: 'cpu', AUDIOSAE_CACHE: cacheDir },
+  });
+  const kb = Number(/peak_rss_kb=(\d+)/.exec(r.stderr)?.[1]);
+  console.log(`  corpus run (toy, 3 layers), ${String(n).padStart(4)} clips of 1 s: peak RSS ${(kb / 1024).toFixed(0)} MB, ${((performance.now() - t) / 1000).toFixed(1)} s${r.status === 0 ? '' : ` (exit ${r.status}: ${r.stderr.trim().split('\n').pop()})`}`);
+}
