@@ -21,7 +21,6 @@ import { openBackbone, type OpenBackbone } from '../pipeline/backbone.ts';
 import type { EncoderTap } from '../onnx/whisper.ts';
 import type { ModelRunner } from '../runtime/types.ts';
 import { FeatureStatsAccumulator, loadSae, MetricsAccumulator, resolveMode, runSae, type Sae, type SaeMode, type SaeModeChoice } from '../sae/index.ts';
-import { clusterClipFeatures } from '../store/cluster.ts';
 import type { CorpusStore, LayerResult, RunIdentity } from '../store/store.ts';
 import { ENGINE_VERSION } from '../version.ts';
 import { clipKey, type Corpus, type CorpusClip } from './manifest.ts';
@@ -179,9 +178,7 @@ export async function runCorpus(runner: ModelRunner, o: CorpusRunOptions): Promi
   for (const c of await o.store.storedClips(runId)) {
     if (c.status === 'failed' && !failed.some((f) => f.path === c.path)) failed.push({ path: c.path, error: await errorOf(o.store, runId, c.clipId) });
   }
-  // Rows of a feature stored together make the per-click queries (top clips, one feature's stats) fast.
-  if (progress.processed > 0 || removed.length > 0) await clusterClipFeatures(o.store.connection);
-  await o.store.checkpoint();
+  await o.store.finishRun(progress.processed > 0 || removed.length > 0);
   return {
     runId, mode, layers, clips: o.corpus.clips.length, processed: progress.processed, skipped: progress.skipped, removed: removed.length,
     failed, audioSeconds: progress.audioSecondsDone, elapsedS: (performance.now() - started) / 1000, cancelled, notes,

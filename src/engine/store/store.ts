@@ -11,6 +11,7 @@ import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duc
 import { createHash } from 'node:crypto';
 import { AudioSaeError } from '../errors.ts';
 import type { MetricSums } from '../sae/metrics.ts';
+import { clusterClipFeatures } from './cluster.ts';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 
 /** What identifies a run: the same identity is the same run (and resumes); anything else is another run. */
@@ -142,6 +143,12 @@ export class CorpusStore {
 
   /** Registers the run (if new) and returns its id. */
   async ensureRun(identity: RunIdentity, notes: string[]): Promise<string> {
+    return this.registerRun(identity, notes).catch((e: unknown) => {
+      throw writeProblem(e, this.path);
+    });
+  }
+
+  private async registerRun(identity: RunIdentity, notes: string[]): Promise<string> {
     const runId = runIdOf(identity);
     const exists = Number(await this.scalar(`SELECT count(*) FROM runs WHERE run_id = ${sql(runId)}`));
     if (exists) {
@@ -206,6 +213,12 @@ export class CorpusStore {
 
   /** Removes clips (no longer in the corpus) from a run, in one transaction. */
   async removeClips(runId: string, clipIds: readonly number[]): Promise<void> {
+    await this.deleteClips(runId, clipIds).catch((e: unknown) => {
+      throw writeProblem(e, this.path);
+    });
+  }
+
+  private async deleteClips(runId: string, clipIds: readonly number[]): Promise<void> {
     if (clipIds.length === 0) return;
     const where = `run_id = ${sql(runId)} AND clip_id IN (${clipIds.join(', ')})`;
     await this.connection.run('BEGIN TRANSACTION');
@@ -218,11 +231,17 @@ export class CorpusStore {
     }
   }
 
-  /** Writes everything to the main file (after a run), so readers see a compact store. */
-  async checkpoint(): Promise<void> {
-    await this.connection.run('CHECKPOINT').catch((e: unknown) => {
+  /**
+   * After a run: with `cluster`, stores each feature's rows together (the per-click queries read one or two row
+   * groups instead of all), then writes everything to the main file so readers see a compact store.
+   */
+  async finishRun(cluster: boolean): Promise<void> {
+    try {
+      if (cluster) await clusterClipFeatures(this.connection);
+      await this.connection.run('CHECKPOINT');
+    } catch (e) {
       throw writeProblem(e, this.path);
-    });
+    }
   }
 
   close(): void {
