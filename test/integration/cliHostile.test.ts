@@ -11,13 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fixture } from '../helpers/compare.ts';
+import { Tmpfs } from '../helpers/tmpfs.ts';
 import { writeSilentWav } from '../helpers/wavFiles.ts';
 
 const cli = new URL('../../dist/cli.cjs', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'audiosae-hostile-'));
-const mounts: string[] = [];
+const disks = new Tmpfs(tmp);
 after(() => {
-  for (const m of mounts) spawnSync('umount', ['-l', m]);
+  disks.unmountAll();
   spawnSync('chattr', ['-R', '-i', tmp]);
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -46,22 +47,6 @@ function assertOneLine(r: ReturnType<typeof audiosae>, pattern: RegExp): void {
 function assertNoLeftovers(folder: string): void {
   const left = existsSync(folder) ? readdirSync(folder).filter((n) => /\.(tmp|partial|old|scratch)$/.test(n)) : [];
   assert.deepEqual(left, [], `left behind in ${folder}`);
-}
-
-/** A tmpfs of `size` mounted at a fresh folder, or undefined (with the reason) where mounting is not allowed. */
-/** Why the last tmpfs could not be mounted (the test is then reported as skipped, not passed). */
-let skipReason = '';
-
-function tmpfs(name: string, size: string): string | undefined {
-  const at = join(tmp, name);
-  mkdirSync(at);
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', at], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    skipReason = `cannot mount a tmpfs here (${(r.stderr || r.error?.message || '').trim()})`;
-    return undefined;
-  }
-  mounts.push(at);
-  return at;
 }
 
 describe('hostile output paths', () => {
@@ -99,16 +84,16 @@ describe('hostile output paths', () => {
   });
 
   it('a read-only file system (EROFS)', (t) => {
-    const ro = tmpfs('ro', '1m');
-    if (!ro) return t.skip(skipReason);
-    assert.equal(spawnSync('mount', ['-o', 'remount,ro', ro]).status, 0);
+    const ro = disks.mount('ro', '1m');
+    if (!ro) return t.skip(disks.skipReason);
+    assert.ok(disks.readOnly(ro));
     assertOneLine(features(join(ro, 'out')), /ro\/out: cannot be written: the file system is read-only/);
     assertOneLine(mel(join(ro, 'x.npy')), /ro\/x\.npy: cannot be written: the file system is read-only/);
   });
 
   it('a full disk (ENOSPC) leaves no partial output', (t) => {
-    const full = tmpfs('full', '48k');
-    if (!full) return t.skip(skipReason);
+    const full = disks.mount('full', '48k');
+    if (!full) return t.skip(disks.skipReason);
     assertOneLine(features(join(full, 'out')), /full\/out\/(acts|recon)\.npy: cannot be written: no space left on the device/);
     assert.deepEqual(readdirSync(full), [], 'nothing left on the full disk');
     assertOneLine(mel(join(full, 'x.npy')), /full\/x\.npy: cannot be written: no space left on the device/);

@@ -12,12 +12,13 @@ import { after, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CorpusStore } from '../../src/engine/store/store.ts';
 import { fixture } from '../helpers/compare.ts';
+import { Tmpfs } from '../helpers/tmpfs.ts';
 
 const cli = new URL('../../dist/cli.cjs', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'audiosae-store-'));
-const mounts: string[] = [];
+const disks = new Tmpfs(tmp);
 after(() => {
-  for (const m of mounts) spawnSync('umount', ['-l', m]);
+  disks.unmountAll();
   rmSync(tmp, { recursive: true, force: true });
 });
 const corpus = join(tmp, 'corpus');
@@ -31,21 +32,6 @@ function corpusRun(store: string) {
     encoding: 'utf8', env: { ...process.env, AUDIOSAE_EXECUTION_PROVIDER: 'cpu', AUDIOSAE_CACHE: join(tmp, 'cache') },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Why the last tmpfs could not be mounted (the test is then reported as skipped, not passed). */
-let skipReason = '';
-
-function tmpfs(name: string, size: string): string | undefined {
-  const at = join(tmp, name);
-  mkdirSync(at);
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', at], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    skipReason = `cannot mount a tmpfs here (${(r.stderr || '').trim()})`;
-    return undefined;
-  }
-  mounts.push(at);
-  return at;
 }
 
 describe('the corpus store', () => {
@@ -89,17 +75,17 @@ describe('the corpus store', () => {
   });
 
   it('a read-only file system', (t) => {
-    const ro = tmpfs('ro', '8m');
-    if (!ro) return t.skip(skipReason);
-    assert.equal(spawnSync('mount', ['-o', 'remount,ro', ro]).status, 0);
+    const ro = disks.mount('ro', '8m');
+    if (!ro) return t.skip(disks.skipReason);
+    assert.ok(disks.readOnly(ro));
     const r = corpusRun(join(ro, 'c.duckdb'));
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /ro\/c\.duckdb: cannot be opened/);
   });
 
   it('a full disk stops the run with a clear line and leaves a store that opens', async (t) => {
-    const full = tmpfs('full', '600k');
-    if (!full) return t.skip(skipReason);
+    const full = disks.mount('full', '600k');
+    if (!full) return t.skip(disks.skipReason);
     const store = join(full, 'c.duckdb');
     const r = corpusRun(store);
     assert.notEqual(r.code, 0);

@@ -119,32 +119,37 @@ export class MetricsAccumulator {
   }
 
   finish(): Metrics {
-    const n = this.frames;
-    const directed = n - this.zeroNormFrames;
-    let resVar = 0;
-    let xVar = 0;
-    for (let i = 0; i < this.dModel; i++) {
-      resVar += this.resSqSum[i]! / n - (this.resSum[i]! / n) ** 2;
-      xVar += this.xSqSum[i]! / n - (this.xSum[i]! / n) ** 2;
-    }
     let aliveFeatures = 0;
     for (let j = 0; j < this.dictSize; j++) aliveFeatures += this.alive[j]!;
-    return {
-      frames: n,
-      zeroNormFrames: this.zeroNormFrames,
-      aliveFeatures,
-      dictSize: this.dictSize,
-      l0: this.activeSum / n,
-      mse: this.sqErrSum / n,
-      l2: this.errSum / n,
-      normalizedL2: directed > 0 ? this.relErrSum / directed : NaN,
-      nmse: this.sqNormSum > 0 ? this.sqErrSum / this.sqNormSum : NaN,
-      fve: xVar > 0 ? 1 - resVar / xVar : NaN,
-      cosine: directed > 0 ? this.cosineSum / directed : NaN,
-      normRatio: directed > 0 ? this.normRatioSum / directed : NaN,
-      aliveFraction: aliveFeatures / this.dictSize,
-    };
+    return metricsFromSums({ ...this.sums(), aliveFeatures }, this.dictSize);
   }
+}
+
+/** The metrics from their sums (one clip's, or a corpus's added up): the formulas of METRIC_FORMULAS. */
+export function metricsFromSums(s: MetricSums & { aliveFeatures: number }, dictSize: number): Metrics {
+  const n = s.frames;
+  const directed = n - s.zeroNormFrames;
+  let resVar = 0;
+  let xVar = 0;
+  for (let i = 0; i < s.sumX.length; i++) {
+    resVar += s.sumRes2[i]! / n - (s.sumRes[i]! / n) ** 2;
+    xVar += s.sumX2[i]! / n - (s.sumX[i]! / n) ** 2;
+  }
+  return {
+    frames: n,
+    zeroNormFrames: s.zeroNormFrames,
+    aliveFeatures: s.aliveFeatures,
+    dictSize,
+    l0: s.sumL0 / n,
+    mse: s.sumSqErr / n,
+    l2: s.sumErr / n,
+    normalizedL2: directed > 0 ? s.sumRelErr / directed : NaN,
+    nmse: s.sumSqNorm > 0 ? s.sumSqErr / s.sumSqNorm : NaN,
+    fve: xVar > 0 ? 1 - resVar / xVar : NaN,
+    cosine: directed > 0 ? s.sumCosine / directed : NaN,
+    normRatio: directed > 0 ? s.sumNormRatio / directed : NaN,
+    aliveFraction: s.aliveFeatures / dictSize,
+  };
 }
 
 /** Metrics of one block of frames. */

@@ -8,7 +8,7 @@
  * A metric whose denominator is 0 (no frames, no directed frames, zero variance) is NaN, as in `finish`.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Metrics, MetricSums } from '../sae/metrics.ts';
+import { metricsFromSums, type Metrics, type MetricSums } from '../sae/metrics.ts';
 import { requireRun } from './runs.ts';
 import { LAYER_CLIPS_CTE, num, numOr0, rows, strOrNull } from './sqlRows.ts';
 
@@ -22,33 +22,6 @@ export interface CorpusMetricsRow extends Metrics {
 export interface ReconSums extends MetricSums {
   clips: number;
   aliveFeatures: number;
-}
-
-/** `MetricsAccumulator.finish` over sums: the same formulas, term by term. */
-export function metricsFromSums(s: MetricSums & { aliveFeatures: number }, dictSize: number): Metrics {
-  const n = s.frames;
-  const directed = n - s.zeroNormFrames;
-  let resVar = 0;
-  let xVar = 0;
-  for (let i = 0; i < s.sumX.length; i++) {
-    resVar += s.sumRes2[i]! / n - (s.sumRes[i]! / n) ** 2;
-    xVar += s.sumX2[i]! / n - (s.sumX[i]! / n) ** 2;
-  }
-  return {
-    frames: n,
-    zeroNormFrames: s.zeroNormFrames,
-    aliveFeatures: s.aliveFeatures,
-    dictSize,
-    l0: s.sumL0 / n,
-    mse: s.sumSqErr / n,
-    l2: s.sumErr / n,
-    normalizedL2: directed > 0 ? s.sumRelErr / directed : NaN,
-    nmse: s.sumSqNorm > 0 ? s.sumSqErr / s.sumSqNorm : NaN,
-    fve: xVar > 0 ? 1 - resVar / xVar : NaN,
-    cosine: directed > 0 ? s.sumCosine / directed : NaN,
-    normRatio: directed > 0 ? s.sumNormRatio / directed : NaN,
-    aliveFraction: s.aliveFeatures / dictSize,
-  };
 }
 
 const key = (domain: string | null) => domain ?? '\u0000corpus';

@@ -14,7 +14,8 @@ import { classifyFeatures, layerSummaryRow, type Classification, type ClassifyLe
 import { featureStats, type StatsGrouping } from './featureQueries.ts';
 import { requireRun } from './runs.ts';
 
-export { corpusMetrics, metricsFromSums, type CorpusMetricsRow, type ReconSums } from './corpusMetrics.ts';
+export { corpusMetrics, type CorpusMetricsRow, type ReconSums } from './corpusMetrics.ts';
+export { metricsFromSums } from '../sae/metrics.ts';
 export {
   deadFeatures, FEATURE_STATS_COLUMNS, featureStats, maxActs, streamMaxActs, topClips,
   type DeadFeaturesRow, type FeatureStatsRow, type MaxActRow, type StatsGrouping, type TopClipRow,
