@@ -14,7 +14,7 @@ const common = {
   logLevel: 'warning',
   // Native addons load from node_modules at run time. Of audio-decode's codecs only FLAC, MP3, Vorbis and Opus
   // are used (files are sniffed first, WAV has its own reader); the others stay out of the bundles.
-  external: ['vscode', 'onnxruntime-node', '@duckdb/node-api', ...UNUSED_CODECS.map((c) => `@audio/decode-${c}`)],
+  external: ['vscode', 'onnxruntime-node', '@duckdb/node-api', '@resvg/resvg-js', ...UNUSED_CODECS.map((c) => `@audio/decode-${c}`)],
   // import.meta.url has no meaning in CommonJS: point it at the bundle's own file.
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('url').pathToFileURL(__filename).href;" },

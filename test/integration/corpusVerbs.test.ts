@@ -92,6 +92,14 @@ describe('corpus analysis verbs', () => {
     assert.equal(layers.code, 0, layers.stderr);
     assert.equal(csv(layers.stdout).length, 3, 'header + layers 1 and 3');
     assert.match(readFileSync(join(tmp, 'fig.svg'), 'utf8'), /<svg[^>]*>.*layer 3: /s);
+    const png = audiosae('corpus', 'layers', '--store', store, '--plot', join(tmp, 'fig.png'));
+    assert.equal(png.code, 0, png.stderr);
+    const bytes = readFileSync(join(tmp, 'fig.png'));
+    assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG signature');
+    assert.equal(bytes.readUInt32BE(16), 1440, 'width: 720 px at 2× scale');
+    const bad = audiosae('corpus', 'layers', '--store', store, '--plot', join(tmp, 'fig.jpg'));
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /fig\.jpg.*\.svg or \.png/s);
   });
 
   it('a store with two runs needs --run, and lists them', () => {

@@ -1,17 +1,14 @@
 /**
- * The paper's Figure 2 as an SVG: per layer, a stacked bar of the share of features classified speech (red),
+ * The paper's Figure 2 as an SVG (or PNG): per layer, a stacked bar of the share of features classified speech (red),
  * sounds (blue), music (green), shared (purple), unassigned (gray) and dead (black), in the paper's colours.
  */
-import { AudioSaeError } from '../../../engine/errors.ts';
-import { writeFileAtomic } from '../../../engine/io/atomicWrite.ts';
+import { escapeSvg as esc, writeFigure } from '../../../engine/plot/figure.ts';
 import type { LayerSummaryRow } from '../../../engine/store/queries.ts';
 
 const PARTS = [
   ['speechPct', 'speech', '#d62728'], ['soundsPct', 'sounds', '#1f77b4'], ['musicPct', 'music', '#2ca02c'],
   ['sharedPct', 'shared', '#9467bd'], ['unassignedPct', 'unassigned', '#9e9e9e'], ['deadPct', 'dead', '#111111'],
 ] as const;
-
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 export function layerFigureSvg(rows: readonly LayerSummaryRow[], title: string): string {
   const W = 720;
@@ -47,7 +44,6 @@ export function layerFigureSvg(rows: readonly LayerSummaryRow[], title: string):
 }
 
 export async function writeLayerFigure(path: string, rows: readonly LayerSummaryRow[], title: string): Promise<void> {
-  if (!/\.svg$/i.test(path)) throw new AudioSaeError('--plot writes SVG: name a .svg file.', path);
-  await writeFileAtomic(path, new TextEncoder().encode(layerFigureSvg(rows, title)));
+  await writeFigure(path, layerFigureSvg(rows, title));
   process.stderr.write(`plot → ${path}\n`);
 }
