@@ -195,7 +195,7 @@ def clip_rows(clips, layer, codes, xs, xhats):
                        'sum_l0': float(np.count_nonzero(cf)), 'sum_sq_err': float((e * e).sum()), 'sum_err': float(err.sum()),
                        'sum_rel_err': float((err[ok] / xn[ok]).sum()), 'sum_sq_norm': float((x * x).sum()),
                        'sum_cosine': float(cos.sum()), 'sum_norm_ratio': float((rn[ok] / xn[ok]).sum()),
-                       'sum_x': x.sum(0).tolist(), 'sum_x2': (x * x).sum(0).tolist(), 'sum_res': e.sum(0).tolist(), 'sum_res2': (e * e).sum(0).tolist()})
+                       'sum_x': x.sum(0).tolist(), 'sum_res': e.sum(0).tolist()})
     return feats, recons
 
 

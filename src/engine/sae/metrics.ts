@@ -32,10 +32,8 @@ export interface MetricSums {
   sumSqNorm: number; // Σ_t ‖x‖²
   sumCosine: number; // over frames with ‖x‖ > 0
   sumNormRatio: number; // over frames with ‖x‖ > 0
-  sumX: Float64Array; // [d]
-  sumX2: Float64Array; // [d]
-  sumRes: Float64Array; // [d] residual x − x̂
-  sumRes2: Float64Array; // [d]
+  sumX: Float64Array; // [d] Σ_t x_td
+  sumRes: Float64Array; // [d] Σ_t (x − x̂)_td
 }
 
 export class MetricsAccumulator {
@@ -49,16 +47,12 @@ export class MetricsAccumulator {
   private cosineSum = 0;
   private normRatioSum = 0;
   private readonly resSum: Float64Array; // [d] Σ_t r_td
-  private readonly resSqSum: Float64Array; // [d] Σ_t r_td²
   private readonly xSum: Float64Array; // [d]
-  private readonly xSqSum: Float64Array; // [d]
   private readonly alive: Uint8Array; // [F]
 
   constructor(readonly dModel: number, readonly dictSize: number) {
     this.resSum = new Float64Array(dModel);
-    this.resSqSum = new Float64Array(dModel);
     this.xSum = new Float64Array(dModel);
-    this.xSqSum = new Float64Array(dModel);
     this.alive = new Uint8Array(dictSize);
   }
 
@@ -84,9 +78,7 @@ export class MetricsAccumulator {
         r2 += ri * ri;
         dot += xi * ri;
         this.resSum[i]! += e;
-        this.resSqSum[i]! += e * e;
         this.xSum[i]! += xi;
-        this.xSqSum[i]! += xi * xi;
       }
       this.sqErrSum += err2;
       this.errSum += Math.sqrt(err2);
@@ -114,7 +106,7 @@ export class MetricsAccumulator {
     return {
       frames: this.frames, zeroNormFrames: this.zeroNormFrames, sumL0: this.activeSum, sumSqErr: this.sqErrSum, sumErr: this.errSum,
       sumRelErr: this.relErrSum, sumSqNorm: this.sqNormSum, sumCosine: this.cosineSum, sumNormRatio: this.normRatioSum,
-      sumX: this.xSum.slice(), sumX2: this.xSqSum.slice(), sumRes: this.resSum.slice(), sumRes2: this.resSqSum.slice(),
+      sumX: this.xSum.slice(), sumRes: this.resSum.slice(),
     };
   }
 
@@ -125,16 +117,22 @@ export class MetricsAccumulator {
   }
 }
 
-/** The metrics from their sums (one clip's, or a corpus's added up): the formulas of METRIC_FORMULAS. */
+/**
+ * The metrics from their sums (one clip's, or a corpus's added up): the formulas of METRIC_FORMULAS. FVE's
+ * total variances need only the per-dimension means: Σ_d Var(x_d) = Σ_t ‖x‖²/n − Σ_d (Σ_t x_td / n)², and the
+ * same for the residual with Σ_t ‖x − x̂‖².
+ */
 export function metricsFromSums(s: MetricSums & { aliveFeatures: number }, dictSize: number): Metrics {
   const n = s.frames;
   const directed = n - s.zeroNormFrames;
-  let resVar = 0;
-  let xVar = 0;
+  let resMean2 = 0;
+  let xMean2 = 0;
   for (let i = 0; i < s.sumX.length; i++) {
-    resVar += s.sumRes2[i]! / n - (s.sumRes[i]! / n) ** 2;
-    xVar += s.sumX2[i]! / n - (s.sumX[i]! / n) ** 2;
+    resMean2 += (s.sumRes[i]! / n) ** 2;
+    xMean2 += (s.sumX[i]! / n) ** 2;
   }
+  const resVar = s.sumSqErr / n - resMean2;
+  const xVar = s.sumSqNorm / n - xMean2;
   return {
     frames: n,
     zeroNormFrames: s.zeroNormFrames,

@@ -3,7 +3,7 @@
  * exactly from the per-clip sums in `clip_recon` — the same definitions as `MetricsAccumulator.finish`
  * (src/engine/sae/metrics.ts): frames with ‖x‖ = 0 are left out of the normalized-L2, cosine and norm-ratio
  * means; FVE = 1 − Σ_d Var(x_d − x̂_d) / Σ_d Var(x_d) with the variances over all frames of the group, from the
- * per-dimension sums (Var = Σx²/n − (Σx/n)²). Only clips with status 'done' count. The alive fraction is the
+ * squared-norm sums and the per-dimension sums (Σ_d Var(x_d) = Σ_t ‖x‖²/n − Σ_d (Σ_t x_td/n)²). Only clips with status 'done' count. The alive fraction is the
  * number of features with any `clip_features` row in the group's clips over the run's dict_size.
  * A metric whose denominator is 0 (no frames, no directed frames, zero variance) is NaN, as in `finish`.
  */
@@ -48,14 +48,13 @@ export async function corpusMetrics(conn: DuckDBConnection, runId: string, layer
      FROM g ${by ? 'GROUP BY GROUPING SETS ((), (domain))' : ''}`,
     params,
   );
-  // Per-dimension sums: one row per (group, dimension), unnested in step from the four arrays.
+  // Per-dimension sums: one row per (group, dimension), unnested in step from the two arrays.
   const dims = await rows(
     conn,
     `${recon},
-     u AS (SELECT domain, unnest(range(1, len(sum_x) + 1)) AS i, unnest(sum_x) AS x, unnest(sum_x2) AS x2,
-                  unnest(sum_res) AS res, unnest(sum_res2) AS res2 FROM g)
+     u AS (SELECT domain, unnest(range(1, len(sum_x) + 1)) AS i, unnest(sum_x) AS x, unnest(sum_res) AS res FROM g)
      SELECT ${domainOf('domain')} AS domain, i::INTEGER AS i,
-            sum(x) AS x, sum(x2) AS x2, sum(res) AS res, sum(res2) AS res2
+            sum(x) AS x, sum(res) AS res
      FROM u GROUP BY ${by ? 'GROUPING SETS ((i), (domain, i))' : 'i'}`,
     params,
   );
@@ -69,22 +68,20 @@ export async function corpusMetrics(conn: DuckDBConnection, runId: string, layer
     params,
   );
   const d = run.dModel;
-  const vectors = new Map<string, { x: Float64Array; x2: Float64Array; res: Float64Array; res2: Float64Array }>();
+  const vectors = new Map<string, { x: Float64Array; res: Float64Array }>();
   for (const r of dims) {
     const k = key(strOrNull(r, 'domain'));
     let v = vectors.get(k);
-    if (!v) vectors.set(k, (v = { x: new Float64Array(d), x2: new Float64Array(d), res: new Float64Array(d), res2: new Float64Array(d) }));
+    if (!v) vectors.set(k, (v = { x: new Float64Array(d), res: new Float64Array(d) }));
     const i = num(r, 'i') - 1;
     if (i < 0 || i >= d) throw new Error(`clip_recon arrays longer than d_model ${d}`);
     v.x[i] = num(r, 'x');
-    v.x2[i] = num(r, 'x2');
     v.res[i] = num(r, 'res');
-    v.res2[i] = num(r, 'res2');
   }
   const aliveBy = new Map(alive.map((r) => [key(strOrNull(r, 'domain')), num(r, 'alive')]));
   const out = scalars.map((r): CorpusMetricsRow => {
     const domain = strOrNull(r, 'domain');
-    const v = vectors.get(key(domain)) ?? { x: new Float64Array(d), x2: new Float64Array(d), res: new Float64Array(d), res2: new Float64Array(d) };
+    const v = vectors.get(key(domain)) ?? { x: new Float64Array(d), res: new Float64Array(d) };
     const sums: ReconSums = {
       clips: numOr0(r, 'clips'),
       frames: numOr0(r, 'frames'),
@@ -97,9 +94,7 @@ export async function corpusMetrics(conn: DuckDBConnection, runId: string, layer
       sumCosine: numOr0(r, 'sum_cosine'),
       sumNormRatio: numOr0(r, 'sum_norm_ratio'),
       sumX: v.x,
-      sumX2: v.x2,
       sumRes: v.res,
-      sumRes2: v.res2,
       aliveFeatures: aliveBy.get(key(domain)) ?? 0,
     };
     return { domain, clips: sums.clips, ...metricsFromSums(sums, run.dictSize) };

@@ -11,7 +11,7 @@
  */
 
 /** Bumped when the tables change shape; a store with another version is refused with a clear message. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS store_info (
@@ -81,9 +81,18 @@ CREATE TABLE IF NOT EXISTS clip_recon (
   sum_sq_norm DOUBLE NOT NULL,          -- Σ_t ‖x‖²
   sum_cosine DOUBLE NOT NULL,           -- Σ_t cos(x, x̂) over frames with ‖x‖ > 0
   sum_norm_ratio DOUBLE NOT NULL,       -- Σ_t ‖x̂‖ / ‖x‖ over frames with ‖x‖ > 0
-  sum_x DOUBLE[] NOT NULL,              -- [d] Σ_t x_td
-  sum_x2 DOUBLE[] NOT NULL,             -- [d] Σ_t x_td²
-  sum_res DOUBLE[] NOT NULL,            -- [d] Σ_t (x − x̂)_td
-  sum_res2 DOUBLE[] NOT NULL            -- [d] Σ_t (x − x̂)_td²
+  sum_x DOUBLE[] NOT NULL,              -- [d] Σ_t x_td (FVE: Σ_d Var(x_d) = sum_sq_norm/n − Σ_d (sum_x_d/n)²)
+  sum_res DOUBLE[] NOT NULL             -- [d] Σ_t (x − x̂)_td (the same with sum_sq_err for the residual)
+);
+
+-- Per (layer, clip, frame, feature that fired): the code itself, for the frame-level analyses (duplicates,
+-- coverage, interval label search). Only runs made with --keep-frame-codes fill it (options.keepFrameCodes).
+CREATE TABLE IF NOT EXISTS frame_codes (
+  run_id VARCHAR NOT NULL,
+  layer SMALLINT NOT NULL,
+  clip_id INTEGER NOT NULL,
+  frame INTEGER NOT NULL,               -- SAE frame of the clip (20 ms each)
+  feature INTEGER NOT NULL,
+  value FLOAT NOT NULL                  -- the non-zero code
 );
 `;

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { AudioSaeError } from '../errors.ts';
 import type { MetricSums } from '../sae/metrics.ts';
 import { clusterClipFeatures } from './cluster.ts';
+import { appendFrameCodes, STAGE_FRAME_CODES_SQL, type FrameCodeChunk } from './frameCodes.ts';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 
 /** What identifies a run: the same identity is the same run (and resumes); anything else is another run. */
@@ -54,6 +55,8 @@ export interface LayerResult {
   layer: number;
   features: { feature: Int32Array; maxAct: Float32Array; argmaxFrame: Int32Array; activeFrames: Int32Array; sumAct: Float64Array };
   recon: MetricSums;
+  /** The clip's per-frame codes, kept only by runs made with `keepFrameCodes` (table frame_codes). */
+  frameCodes?: readonly FrameCodeChunk[];
 }
 
 export interface StoredClip {
@@ -134,6 +137,8 @@ export class CorpusStore {
     if (String(version) !== String(SCHEMA_VERSION)) {
       throw new AudioSaeError(`has store schema version ${String(version)}; this AudioSAE reads version ${SCHEMA_VERSION}.`, this.path, 'Run the corpus again into a new store.');
     }
+    // Tables added within a version (frame_codes) are created in stores made before them.
+    if (!this.readOnly) await this.connection.run(SCHEMA_SQL);
   }
 
   private async scalar(query: string): Promise<unknown> {
@@ -190,12 +195,17 @@ export class CorpusStore {
     const recon = await c.createAppender('stage_recon', 'main', 'temp');
     for (const l of layers) appendRecon(recon, runId, l, clip.clipId);
     recon.closeSync();
+    await c.run(STAGE_FRAME_CODES_SQL);
+    const codes = await c.createAppender('stage_frame_codes', 'main', 'temp');
+    for (const l of layers) if (l.frameCodes) appendFrameCodes(codes, l.layer, l.frameCodes);
+    codes.closeSync();
     const where = `run_id = ${sql(runId)} AND clip_id = ${clip.clipId}`;
     const v = (x: number | null) => (x === null ? 'NULL' : String(x));
     await c.run('BEGIN TRANSACTION');
     try {
       await c.run(`DELETE FROM clip_features WHERE ${where}`);
       await c.run(`DELETE FROM clip_recon WHERE ${where}`);
+      await c.run(`DELETE FROM frame_codes WHERE ${where}`);
       await c.run(`DELETE FROM clips WHERE ${where}`);
       await c.run(
         `INSERT INTO clips VALUES (${sql(runId)}, ${clip.clipId}, ${sql(clip.path)}, ${sql(clip.domain)}, ${clip.dataset === null ? 'NULL' : sql(clip.dataset)}, ` +
@@ -204,6 +214,7 @@ export class CorpusStore {
       );
       await c.run('INSERT INTO clip_features SELECT * FROM stage_features');
       await c.run('INSERT INTO clip_recon SELECT * FROM stage_recon');
+      await c.run(`INSERT INTO frame_codes SELECT ${sql(runId)}, layer, ${clip.clipId}, frame, feature, value FROM stage_frame_codes`);
       await c.run('COMMIT');
     } catch (e) {
       await c.run('ROLLBACK').catch(() => undefined);
@@ -223,7 +234,7 @@ export class CorpusStore {
     const where = `run_id = ${sql(runId)} AND clip_id IN (${clipIds.join(', ')})`;
     await this.connection.run('BEGIN TRANSACTION');
     try {
-      for (const table of ['clip_features', 'clip_recon', 'clips']) await this.connection.run(`DELETE FROM ${table} WHERE ${where}`);
+      for (const table of ['clip_features', 'clip_recon', 'frame_codes', 'clips']) await this.connection.run(`DELETE FROM ${table} WHERE ${where}`);
       await this.connection.run('COMMIT');
     } catch (e) {
       await this.connection.run('ROLLBACK').catch(() => undefined);
@@ -277,6 +288,6 @@ function appendRecon(a: DuckDBAppender, runId: string, l: LayerResult, clipId: n
   a.appendInteger(r.frames);
   a.appendInteger(r.zeroNormFrames);
   for (const v of [r.sumL0, r.sumSqErr, r.sumErr, r.sumRelErr, r.sumSqNorm, r.sumCosine, r.sumNormRatio]) a.appendDouble(v);
-  for (const list of [r.sumX, r.sumX2, r.sumRes, r.sumRes2]) a.appendList([...list]);
+  for (const list of [r.sumX, r.sumRes]) a.appendList([...list]);
   a.endRow();
 }

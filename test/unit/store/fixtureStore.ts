@@ -37,7 +37,7 @@ const COLUMNS: Record<string, Record<string, string>> = {
   clip_recon: {
     run_id: 'VARCHAR', layer: 'SMALLINT', clip_id: 'INTEGER', frames: 'INTEGER', zero_norm_frames: 'INTEGER', sum_l0: 'DOUBLE',
     sum_sq_err: 'DOUBLE', sum_err: 'DOUBLE', sum_rel_err: 'DOUBLE', sum_sq_norm: 'DOUBLE', sum_cosine: 'DOUBLE', sum_norm_ratio: 'DOUBLE',
-    sum_x: 'DOUBLE[]', sum_x2: 'DOUBLE[]', sum_res: 'DOUBLE[]', sum_res2: 'DOUBLE[]',
+    sum_x: 'DOUBLE[]', sum_res: 'DOUBLE[]',
   },
 };
 
