@@ -21,6 +21,7 @@ import { openBackbone, type OpenBackbone } from '../pipeline/backbone.ts';
 import type { EncoderTap } from '../onnx/whisper.ts';
 import type { ModelRunner } from '../runtime/types.ts';
 import { FeatureStatsAccumulator, loadSae, MetricsAccumulator, resolveMode, runSae, type Sae, type SaeMode, type SaeModeChoice } from '../sae/index.ts';
+import type { FrameCodeChunk } from '../store/frameCodes.ts';
 import type { CorpusStore, LayerResult, RunIdentity } from '../store/store.ts';
 import { ENGINE_VERSION } from '../version.ts';
 import { clipKey, type Corpus, type CorpusClip } from './manifest.ts';
@@ -42,6 +43,8 @@ export interface CorpusRunOptions {
   cacheDir?: string;
   /** Frames (summed over layers) up to which batch top-k encodes a clip whole; longer clips go per window. */
   batchTopKMaxFrames?: number;
+  /** Also keep every frame's sparse codes (table frame_codes), for the frame-level analyses; part of the run's identity. */
+  keepFrameCodes?: boolean;
   /** Stops after the clip in flight. */
   signal?: AbortSignal;
   onProgress?: (p: CorpusProgress) => void;
@@ -95,6 +98,8 @@ interface LayerState {
   stats: FeatureStatsAccumulator;
   /** Batch top-k over the whole clip: the activations gathered until the clip ends. */
   pending: Float32Array[];
+  /** The clip's codes, kept when the run keeps frame codes. */
+  frameCodes: FrameCodeChunk[];
 }
 
 export async function runCorpus(runner: ModelRunner, o: CorpusRunOptions): Promise<CorpusRunSummary> {
@@ -122,8 +127,10 @@ export async function runCorpus(runner: ModelRunner, o: CorpusRunOptions): Promi
   const mode: SaeMode = modes.every((m) => m.mode === 'threshold') ? 'threshold' : 'batch-topk';
   if (mode === 'batch-topk' && (o.mode ?? 'auto') === 'auto') notes.push('Some layer SAEs store no usable threshold, so batch top-k ran per clip (k·n over each clip\'s n frames) for every layer.');
   const options = { tap: o.tap ?? 'block', normalizeInput: o.normalizeInput ?? false, maxHubertSeconds: o.maxHubertSeconds ?? 60 };
+  // Only set when on, so that runs without it keep the ids they had before the option existed.
+  const identityOptions = o.keepFrameCodes ? { ...options, keepFrameCodes: true } : options;
   const identity: RunIdentity = {
-    backbone: o.backboneId, weights: backbone.identity, layers, sae: o.saeSource, saeSha256, mode, options,
+    backbone: o.backboneId, weights: backbone.identity, layers, sae: o.saeSource, saeSha256, mode, options: identityOptions,
     engineVersion: ENGINE_VERSION, dModel: backbone.dModel, dictSize: first.dictSize, k: first.k,
   };
   const runId = await o.store.ensureRun(identity, notes);
@@ -209,12 +216,13 @@ async function processClip(
     const wholeClip = mode === 'batch-topk' && totalFrames * layers.length <= (o.batchTopKMaxFrames ?? 30_000);
     const state = new Map<number, LayerState>(layers.map((l) => {
       const sae = saes.get(l)!;
-      return [l, { sae, metrics: new MetricsAccumulator(sae.dModel, sae.dictSize), stats: new FeatureStatsAccumulator(sae.dictSize), pending: [] }];
+      return [l, { sae, metrics: new MetricsAccumulator(sae.dModel, sae.dictSize), stats: new FeatureStatsAccumulator(sae.dictSize), pending: [], frameCodes: [] }];
     }));
     const encode = async (s: LayerState, startFrame: number, x: Float32Array) => {
       const r = await runSae(runner, s.sae, x, { mode, source: clip.path });
       s.metrics.add(x, r.recon, r.sparse);
       s.stats.add(startFrame, r.sparse);
+      if (o.keepFrameCodes) s.frameCodes.push({ startFrame, codes: r.sparse });
     };
     const pass = await encoderPass(runner, backbone, reader, {
       layers, ...options, cacheDir: o.cacheDir, signal: o.signal,
@@ -238,7 +246,7 @@ async function processClip(
         s.pending = [];
         await encode(s, 0, all);
       }
-      results.push({ layer, features: s.stats.fired(), recon: s.metrics.sums() });
+      results.push({ layer, features: s.stats.fired(), recon: s.metrics.sums(), ...(o.keepFrameCodes ? { frameCodes: s.frameCodes } : {}) });
     }
     return { durationS: reader.length / SAMPLE_RATE_HZ, frames: pass.frames, layers: results };
   } finally {

@@ -6,7 +6,7 @@ import { CorpusStore } from '../../../engine/store/store.ts';
 import { rename, rm } from 'node:fs/promises';
 import type { ParsedArgs, VerbSpec } from '../../args.ts';
 
-const TABLES = ['runs', 'clips', 'clip_features', 'clip_recon'] as const;
+const TABLES = ['runs', 'clips', 'clip_features', 'clip_recon', 'frame_codes'] as const;
 
 export const spec: VerbSpec = {
   name: 'corpus export',

@@ -25,6 +25,7 @@ export const spec: VerbSpec = {
     ...MODEL_OPTIONS.filter((o) => o.name !== 'layer'),
     { name: 'layers', value: '<3,6,12|all>', description: 'encoder blocks (1-based), comma-separated, or all', required: true },
     { name: 'store', value: '<corpus.duckdb>', description: 'the store (created if missing; a run already in it resumes)', required: true },
+    { name: 'keep-frame-codes', description: 'also keep every frame\'s sparse codes (table frame_codes; needed by duplicates, coverage, interval label search)' },
   ],
   details: `
 A corpus is a folder whose first-level sub-folders are domains (speech/, sounds/, music/ …) and second-level
@@ -86,7 +87,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     const summary = await withRunner((runner) => runCorpus(runner, {
       corpus, store, backboneId: backbone.id, weightsFolder, saePaths, saeSource: sae ?? (backbone.saeRepo || 'bundled demo SAEs'),
       mode: args.options.get('mode') as SaeModeChoice, tap: args.options.get('tap') as EncoderTap, normalizeInput: args.flags.has('normalize-input'),
-      maxHubertSeconds: numberOption(args, 'max-hubert-seconds'), signal: stop.signal,
+      maxHubertSeconds: numberOption(args, 'max-hubert-seconds'), keepFrameCodes: args.flags.has('keep-frame-codes'), signal: stop.signal,
       onProgress: (p) => progress.update(progressText(p)),
     }));
     progress.done();
