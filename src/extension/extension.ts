@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { DEMO_BACKBONES, resolveModels } from '../engine/pipeline/resolve.ts';
 import { AudioEditorProvider } from './editor/provider.ts';
+import { activateStores } from './corpus/stores.ts';
 import { installCudaProvider } from '../engine/runtime/cudaProvider.ts';
 import { ortBinaryDir, ortVersion } from '../engine/runtime/providers.ts';
 import { WorkerRunner } from '../engine/runtime/workerRunner.ts';
@@ -165,6 +166,7 @@ async function offerAudioAssociations(context: vscode.ExtensionContext): Promise
 
 export function activate(context: vscode.ExtensionContext): void {
   void offerAudioAssociations(context);
+  activateStores(context);
   context.subscriptions.push(
     vscode.window.registerCustomEditorProvider(AudioEditorProvider.viewType, new AudioEditorProvider(context, engine), {
       supportsMultipleEditorsPerDocument: true,
