@@ -12,7 +12,7 @@ import { whisperLogMel } from '../../engine/audio/index.ts';
 import { writeFileAtomic } from '../../engine/io/atomicWrite.ts';
 import { clipFeatures } from '../../engine/pipeline/features.ts';
 import { metricsWithFormulas } from '../../engine/sae/index.ts';
-import { topFeatures } from '../../engine/sae/topFeatures.ts';
+import { topFeatures } from '../../engine/sae/featureStats.ts';
 import { numberOption, type ParsedArgs, type VerbSpec } from '../args.ts';
 import { assetPath } from '../assets.ts';
 import { MODEL_OPTIONS, modelChoice, resolveFromArgs } from '../modelOptions.ts';
@@ -58,7 +58,7 @@ export async function run(args: ParsedArgs): Promise<void> {
     });
     return { f, mel, provider: runner.provider, corpus };
   });
-  const features = topFeatures(f.result, f.sae.dictSize, top, f.acts.framesPerSecond);
+  const features = topFeatures(f.result.sparse, f.sae.dictSize, top, f.acts.framesPerSecond);
   // The spectrogram over the real audio only: windows are contiguous, so frame t of the clip sits at t.
   const shownFrames = Math.min(Math.ceil(f.audio.samples.length / 160), mel.frames);
   const shown = new Float32Array(mel.nMels * shownFrames);

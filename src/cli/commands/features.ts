@@ -11,7 +11,7 @@ import { OutputFolder } from '../../engine/io/outputFolder.ts';
 import { writeFileAtomic } from '../../engine/io/atomicWrite.ts';
 import { streamClipFeatures, type FeatureChunk, type StreamOptions, type StreamSummary } from '../../engine/pipeline/stream.ts';
 import type { ModelRunner } from '../../engine/runtime/types.ts';
-import { FeatureStatsAccumulator, metricsWithFormulas, type SparseCodes } from '../../engine/sae/index.ts';
+import { denseRows, FeatureStatsAccumulator, metricsWithFormulas, type SparseCodes } from '../../engine/sae/index.ts';
 import { numberOption, type ParsedArgs, type VerbSpec } from '../args.ts';
 import { MODEL_OPTIONS, modelChoice, resolveFromArgs } from '../modelOptions.ts';
 import { progressLine } from '../progress.ts';
@@ -42,12 +42,7 @@ appears once everything is written; an interrupted run leaves no partial output.
 /** Dense rows of a chunk's sparse codes, DENSE_ROWS frames at a time. */
 function* denseBlocks(sparse: SparseCodes, dictSize: number): Generator<Float32Array> {
   for (let t0 = 0; t0 < sparse.frames; t0 += DENSE_ROWS) {
-    const rows = Math.min(DENSE_ROWS, sparse.frames - t0);
-    const block = new Float32Array(rows * dictSize);
-    for (let t = 0; t < rows; t++) {
-      for (let p = sparse.rowPtr[t0 + t]!; p < sparse.rowPtr[t0 + t + 1]!; p++) block[t * dictSize + sparse.indices[p]!] = sparse.values[p]!;
-    }
-    yield block;
+    yield denseRows(sparse, dictSize, t0, Math.min(sparse.frames, t0 + DENSE_ROWS));
   }
 }
 

@@ -6,7 +6,7 @@
 import { colormapLut, type ColormapName } from '../../shared/colormaps.ts';
 import { encodePng } from './png.ts';
 
-import type { RankedFeature } from '../../engine/sae/topFeatures.ts';
+import type { RankedFeature } from '../../engine/sae/featureStats.ts';
 
 export type ReportFeature = RankedFeature;
 

@@ -12,15 +12,8 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { AudioSaeError } from '../errors.ts';
 import { writeFailure } from './files.ts';
+import type { SparseCodes } from '../sae/sparseCodes.ts';
 import { npyHeader } from './npy.ts';
-
-/** The CSR rows of one chunk: row t's entries are indices/values[rowPtr[t] .. rowPtr[t + 1]). */
-export interface CsrRows {
-  frames: number;
-  rowPtr: Int32Array; // [frames + 1]
-  indices: Int32Array;
-  values: Float32Array;
-}
 
 const COPY_BLOCK = 1 << 22;
 const ZIP_LIMIT = 0xffffffff;
@@ -71,7 +64,7 @@ export class CsrNpzWriter {
   }
 
   /** Appends the rows of a chunk (the next frames in order). */
-  async append(rows: CsrRows): Promise<void> {
+  async append(rows: SparseCodes): Promise<void> {
     const offsets = new BigInt64Array(rows.frames);
     for (let t = 0; t < rows.frames; t++) offsets[t] = BigInt(this.nnz + rows.rowPtr[t + 1]! - rows.rowPtr[0]!);
     const from = rows.rowPtr[0]!;

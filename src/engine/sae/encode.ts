@@ -7,14 +7,9 @@ import { AudioSaeError } from '../errors.ts';
 import type { ModelRunner } from '../runtime/types.ts';
 import { buildSaeGraph, type SaeMode } from './graph.ts';
 import type { Sae } from './sae.ts';
+import type { SparseCodes } from './sparseCodes.ts';
 
-/** Per-frame active features, CSR layout; within a frame, features sorted by descending value. */
-export interface SparseCodes {
-  frames: number;
-  rowPtr: Int32Array; // [frames + 1]: frame t's entries are rowPtr[t] .. rowPtr[t+1]-1
-  indices: Int32Array; // feature ids
-  values: Float32Array;
-}
+export type { SparseCodes };
 
 export interface SaeResult {
   modeUsed: SaeMode;

@@ -1,9 +1,10 @@
 /**
  * Per-feature statistics of a clip's sparse codes, accumulated chunk by chunk as codes stream in: each
  * feature's maximum, the frame of its maximum (the first one, on ties), how many frames it is active in (a
- * non-zero code) and the sum of its codes. Memory is one entry per feature, whatever the clip's length.
+ * non-zero code) and the sum of its codes. Memory is one entry per feature, whatever the clip's length. The
+ * editor, the CLI (`features`, `demo`) and the corpus run all use this one accumulator.
  */
-import type { SparseCodes } from './encode.ts';
+import { featureColumns, sliceFrames, type SparseCodes } from './sparseCodes.ts';
 
 export interface FeatureSummary {
   id: number;
@@ -84,4 +85,26 @@ export class FeatureStatsAccumulator {
       total: this.total[id]!,
     }));
   }
+}
+
+/** Statistics of every feature active in frames [from, to) of `codes` (frames counted from the start of `codes`), by id. */
+export function featureStatsOver(codes: SparseCodes, dictSize: number, from: number, to: number, framesPerSecond: number): FeatureSummary[] {
+  const stats = new FeatureStatsAccumulator(dictSize);
+  const start = Math.max(0, from);
+  stats.add(start, sliceFrames(codes, start, to));
+  return stats.top(dictSize, framesPerSecond).sort((a, b) => a.id - b.id);
+}
+
+export interface RankedFeature extends FeatureSummary {
+  /** Activation per frame: [frames]. */
+  track: Float32Array;
+}
+
+/** A clip's features ranked by their maximum over the clip (ties: lower id first), with their activation tracks. */
+export function topFeatures(codes: SparseCodes, dictSize: number, count: number, framesPerSecond: number): RankedFeature[] {
+  const stats = new FeatureStatsAccumulator(dictSize);
+  stats.add(0, codes);
+  const top = stats.top(count, framesPerSecond);
+  const tracks = featureColumns(codes, top.map((f) => f.id));
+  return top.map((f) => ({ ...f, track: tracks.get(f.id)! }));
 }

@@ -5,38 +5,18 @@
  * the webview is bounded by the screen, not by the clip's length. No VS Code imports: unit-tested directly.
  */
 import type { FeatureChunk } from '../../engine/pipeline/stream.ts';
-import { FeatureStatsAccumulator } from '../../engine/sae/featureStats.ts';
+import { FeatureStatsAccumulator, featureStatsOver } from '../../engine/sae/featureStats.ts';
+import { featureColumn, nextFiring, sliceFrames, SparseCodesBuilder } from '../../engine/sae/sparseCodes.ts';
 import type { FeatureStats, ViewReply } from '../../shared/editorProtocol.ts';
 
 export const MEL_FRAMES_PER_SECOND = 100;
 export const MEL_FRAMES_PER_WINDOW = 3000;
 const SAMPLES_PER_PEAK = 160; // one min/max pair per mel frame
 
-/** A growable typed array (capacity doubles). */
-class Growable<T extends Float32Array | Int32Array> {
-  length = 0;
-  constructor(private data: T, private readonly make: (n: number) => T) {}
-  push(values: ArrayLike<number>): void {
-    if (this.length + values.length > this.data.length) {
-      const next = this.make(Math.max(this.length + values.length, 2 * this.data.length));
-      next.set(this.data.subarray(0, this.length));
-      this.data = next;
-    }
-    this.data.set(values, this.length);
-    this.length += values.length;
-  }
-  get view(): T {
-    return this.data.subarray(0, this.length) as T;
-  }
-}
-
-/** The sparse codes of one model run on the clip, filled window by window. */
+/** The sparse codes of one model run on the clip, filled window by window, with per-frame L0 and error. */
 export class RunCodes {
   /** Frames [0, framesDone) are filled (windows complete in order). */
-  framesDone = 0;
-  readonly rowPtr: Int32Array; // [totalFrames + 1]
-  private readonly indices = new Growable(new Int32Array(1024), (n) => new Int32Array(n));
-  private readonly values = new Growable(new Float32Array(1024), (n) => new Float32Array(n));
+  readonly codes: SparseCodesBuilder;
   readonly l0: Float32Array; // [totalFrames]
   readonly relError: Float32Array; // [totalFrames]
   /** Clip-wide statistics per feature, kept up to date as chunks arrive (the engine's, as the CLI's). */
@@ -47,36 +27,26 @@ export class RunCodes {
     readonly dictSize: number,
     readonly framesPerSecond = 50,
   ) {
-    this.rowPtr = new Int32Array(totalFrames + 1);
+    this.codes = new SparseCodesBuilder(totalFrames);
     this.l0 = new Float32Array(totalFrames);
     this.relError = new Float32Array(totalFrames);
     this.stats = new FeatureStatsAccumulator(dictSize);
   }
 
-  get indicesView(): Int32Array {
-    return this.indices.view;
-  }
-
-  get valuesView(): Float32Array {
-    return this.values.view;
+  get framesDone(): number {
+    return this.codes.frames;
   }
 
   add(chunk: FeatureChunk): void {
     if (chunk.startFrame !== this.framesDone) throw new Error(`chunk starts at frame ${chunk.startFrame}, expected ${this.framesDone}`);
-    const frames = Math.min(chunk.frames, this.totalFrames - this.framesDone);
-    const { rowPtr, indices, values } = chunk.sparse;
-    const base = this.rowPtr[this.framesDone]!;
-    const end = rowPtr[frames]!;
-    this.indices.push(indices.subarray(0, end));
-    this.values.push(values.subarray(0, end));
+    const start = this.framesDone;
+    const frames = this.codes.append(chunk.sparse, chunk.frames);
+    const { rowPtr } = chunk.sparse;
     for (let t = 0; t < frames; t++) {
-      const frame = this.framesDone + t;
-      this.rowPtr[frame + 1] = base + rowPtr[t + 1]!;
-      this.l0[frame] = rowPtr[t + 1]! - rowPtr[t]!;
-      this.relError[frame] = chunk.relError[t]!;
+      this.l0[start + t] = rowPtr[t + 1]! - rowPtr[t]!;
+      this.relError[start + t] = chunk.relError[t]!;
     }
-    this.stats.add(this.framesDone, frames === chunk.frames ? chunk.sparse : { frames, rowPtr: rowPtr.subarray(0, frames + 1), indices, values });
-    this.framesDone += frames;
+    this.stats.add(start, frames === chunk.sparse.frames ? chunk.sparse : sliceFrames(chunk.sparse, 0, frames));
   }
 
   get complete(): boolean {
@@ -87,66 +57,30 @@ export class RunCodes {
   rank(from: number, to: number, by: 'max' | 'total', n: number): FeatureStats[] {
     from = Math.max(0, from);
     to = Math.min(this.framesDone, to);
-    let stats: FeatureStats[];
-    if (from === 0 && to === this.framesDone) {
-      stats = this.stats.top(this.dictSize, this.framesPerSecond).map((f) => ({ id: f.id, max: f.maxValue, timeOfMaxS: f.maxTimeS, activeFrames: f.activeFrames, total: f.total }));
-    } else {
-      const byId = new Map<number, FeatureStats>();
-      const indices = this.indices.view;
-      const values = this.values.view;
-      for (let t = from; t < to; t++) {
-        for (let p = this.rowPtr[t]!; p < this.rowPtr[t + 1]!; p++) {
-          const id = indices[p]!;
-          const v = values[p]!;
-          let s = byId.get(id);
-          if (!s) byId.set(id, (s = { id, max: 0, timeOfMaxS: 0, activeFrames: 0, total: 0 }));
-          s.activeFrames++;
-          s.total += v;
-          if (v > s.max) {
-            s.max = v;
-            s.timeOfMaxS = t / this.framesPerSecond;
-          }
-        }
-      }
-      stats = [...byId.values()];
-    }
+    const summaries = from === 0 && to === this.framesDone
+      ? this.stats.top(this.dictSize, this.framesPerSecond)
+      : featureStatsOver(this.codes, this.dictSize, from, to, this.framesPerSecond);
+    const stats = summaries.map((f) => ({ id: f.id, max: f.maxValue, timeOfMaxS: f.maxTimeS, activeFrames: f.activeFrames, total: f.total }));
     return stats.sort((a, b) => b[by] - a[by] || a.id - b.id).slice(0, n);
   }
 
   /** The active features of one frame (sorted by value, as the codes are), at most `n`. */
   frame(t: number, n: number): { ids: number[]; values: number[]; l0: number; relError: number } | undefined {
     if (t < 0 || t >= this.framesDone) return undefined;
-    const indices = this.indices.view;
-    const values = this.values.view;
-    const a = this.rowPtr[t]!;
-    const b = Math.min(this.rowPtr[t + 1]!, a + n);
+    const { rowPtr, indices, values } = this.codes;
+    const a = rowPtr[t]!;
+    const b = Math.min(rowPtr[t + 1]!, a + n);
     return { ids: Array.from(indices.subarray(a, b)), values: Array.from(values.subarray(a, b)), l0: this.l0[t]!, relError: this.relError[t]! };
   }
 
-  /**
-   * The first frame after `from` (direction 1) or before it (−1) where `feature` is active and the frame before
-   * it (in that direction) is not: the start of its next or previous firing. Undefined if there is none.
-   */
+  /** The start of the feature's next (direction 1) or previous (−1) firing from frame `from`; undefined if none. */
   nextFiring(feature: number, from: number, direction: 1 | -1): number | undefined {
-    const indices = this.indices.view;
-    const active = (t: number) => {
-      for (let p = this.rowPtr[t]!; p < this.rowPtr[t + 1]!; p++) if (indices[p] === feature) return true;
-      return false;
-    };
-    const starts = (t: number) => active(t) && (t === 0 || !active(t - 1));
-    for (let t = from + direction; t >= 0 && t < this.framesDone; t += direction) if (starts(t)) return t;
-    return undefined;
+    return nextFiring(this.codes, feature, from, direction);
   }
 
   /** A feature's activation per frame over [from, to) (0 where inactive). */
   track(feature: number, from = 0, to = this.framesDone): Float32Array {
-    const out = new Float32Array(Math.max(0, to - from));
-    const indices = this.indices.view;
-    const values = this.values.view;
-    for (let t = from; t < to; t++) {
-      for (let p = this.rowPtr[t]!; p < this.rowPtr[t + 1]!; p++) if (indices[p] === feature) out[t - from] = values[p]!;
-    }
-    return out;
+    return featureColumn(this.codes, feature, from, to);
   }
 }
 
@@ -268,8 +202,7 @@ export class ClipStore {
     const relError = new Float32Array(fc.cols).fill(NaN);
     const lane = new Int32Array(run.dictSize).fill(-1); // feature id → lane, −1 for none
     features.forEach((f, i) => { lane[f] = i; });
-    const indices = run.indicesView;
-    const values = run.valuesView;
+    const { rowPtr, indices, values } = run.codes;
     for (let c = 0; c < fc.cols; c++) {
       const a = fc.start(c);
       const b = Math.min(Math.max(a + 1, fc.start(c + 1)), run.framesDone);
@@ -280,7 +213,7 @@ export class ClipStore {
       for (let t = a; t < b; t++) {
         sumL0 += run.l0[t]!;
         sumErr += run.relError[t]!;
-        for (let p = run.rowPtr[t]!; p < run.rowPtr[t + 1]!; p++) {
+        for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) {
           const i = lane[indices[p]!]!;
           if (i >= 0 && values[p]! > lanes[i * fc.cols + c]!) lanes[i * fc.cols + c] = values[p]!;
         }

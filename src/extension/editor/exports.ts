@@ -1,17 +1,15 @@
 /**
  * What the editor's Export menu writes from a run's sparse codes: dense codes as .npy, sparse codes as CSV, a
- * feature's firing intervals as an Audacity label track or CSV. Pure functions; the editor asks where to save.
+ * feature's firing intervals (the engine's, from sparseCodes.ts) as an Audacity label track or CSV. Pure functions;
+ * the editor asks where to save.
  */
 import { encodeNpy } from '../../engine/io/npy.ts';
+import { denseRows, type Interval, type SparseCodes } from '../../engine/sae/sparseCodes.ts';
 
-/** A run's codes: CSR over frames, features sorted by value within a frame. */
-export interface Codes {
-  frames: number;
+/** A run's codes (the engine's sparse codes) with what reading them needs: their frame rate and dictionary size. */
+export interface Codes extends SparseCodes {
   framesPerSecond: number;
   dictSize: number;
-  rowPtr: Int32Array; // [frames + 1]
-  indices: Int32Array;
-  values: Float32Array;
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {
@@ -26,10 +24,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 /** float32 [frames, F], numpy's format. */
 export function codesNpy(f: Codes): Uint8Array {
-  const { rowPtr, indices, values } = f;
-  const dense = new Float32Array(f.frames * f.dictSize);
-  for (let t = 0; t < f.frames; t++) for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) dense[t * f.dictSize + indices[p]!] = values[p]!;
-  return concat(encodeNpy({ dtype: 'float32', shape: [f.frames, f.dictSize], data: dense }));
+  return concat(encodeNpy({ dtype: 'float32', shape: [f.frames, f.dictSize], data: denseRows(f, f.dictSize) }));
 }
 
 /** One row per active (frame, feature): frame,time_s,feature,value. */
@@ -40,27 +35,6 @@ export function codesCsv(f: Codes): Uint8Array {
     for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) lines.push(`${t},${(t / f.framesPerSecond).toFixed(3)},${indices[p]},${values[p]}`);
   }
   return new TextEncoder().encode(`${lines.join('\n')}\n`);
-}
-
-export interface Interval { startS: number; endS: number; max: number }
-
-/** Runs of consecutive frames where the feature is active, in seconds (a frame spans 1 / framesPerSecond). */
-export function firingIntervals(f: Codes, feature: number): Interval[] {
-  const { rowPtr, indices, values } = f;
-  const out: Interval[] = [];
-  let open: Interval | undefined;
-  for (let t = 0; t < f.frames; t++) {
-    let v = 0;
-    for (let p = rowPtr[t]!; p < rowPtr[t + 1]!; p++) if (indices[p] === feature) v = values[p]!;
-    if (v > 0) {
-      if (!open) out.push((open = { startS: t / f.framesPerSecond, endS: 0, max: 0 }));
-      open.endS = (t + 1) / f.framesPerSecond;
-      open.max = Math.max(open.max, v);
-    } else {
-      open = undefined;
-    }
-  }
-  return out;
 }
 
 /** Audacity's label track format: start<TAB>end<TAB>label per line, seconds. */

@@ -20,7 +20,8 @@ import {
   type SavedView, type WebviewMessage,
 } from '../../shared/editorProtocol.ts';
 import { ClipStore, RunCodes } from './clipStore.ts';
-import { audacityLabels, codesCsv, codesNpy, firingIntervals, intervalsCsv, type Codes, type Interval } from './exports.ts';
+import { firingIntervals, type Interval } from '../../engine/sae/sparseCodes.ts';
+import { audacityLabels, codesCsv, codesNpy, intervalsCsv, type Codes } from './exports.ts';
 import type { PlaybackCache } from './playback.ts';
 
 export const ALL_BACKBONES = [...DEMO_BACKBONES, ...BACKBONES];
@@ -301,7 +302,8 @@ export class EditorSession {
   private codes(): Codes | undefined {
     const c = this.shown?.codes;
     if (!c) return undefined;
-    return { frames: c.framesDone, framesPerSecond: c.framesPerSecond, dictSize: c.dictSize, rowPtr: c.rowPtr.subarray(0, c.framesDone + 1), indices: c.indicesView, values: c.valuesView };
+    const { frames, rowPtr, indices, values } = c.codes;
+    return { frames, framesPerSecond: c.framesPerSecond, dictSize: c.dictSize, rowPtr, indices, values };
   }
 
   /**
@@ -324,7 +326,7 @@ export class EditorSession {
       if (!selectedIn || dictionaryKey(selectedIn) !== dictionaryKey(run!.choice)) {
         return this.notice(`Feature ${feature} was selected in another run (${selectedIn?.backbone} layer ${selectedIn?.layer}); select a feature of ${runName} first.`, 'warning');
       }
-      intervals = firingIntervals(f!, feature!);
+      intervals = firingIntervals(f!, feature!, f!.framesPerSecond);
       if (intervals.length === 0) return this.notice(`Feature ${feature} does not fire in this clip at ${runName}: nothing to export.`, 'warning');
     }
     const metadata = () => ({

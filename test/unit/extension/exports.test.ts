@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseNpy } from '../../../src/engine/io/npy.ts';
-import { audacityLabels, codesCsv, codesNpy, firingIntervals, intervalsCsv } from '../../../src/extension/editor/exports.ts';
+import { firingIntervals as engineIntervals, type SparseCodes } from '../../../src/engine/sae/sparseCodes.ts';
+import { audacityLabels, codesCsv, codesNpy, intervalsCsv } from '../../../src/extension/editor/exports.ts';
 import { parseWebviewMessage } from '../../../src/shared/editorProtocol.ts';
 
 // 6 frames at 50/s, F = 4; feature 2 fires in frames 1–2 and 4.
@@ -9,6 +10,8 @@ const rowPtr = Int32Array.of(0, 1, 3, 4, 4, 6, 6);
 const indices = Int32Array.of(0, 2, 1, 2, 2, 3);
 const values = Float32Array.of(0.5, 1.5, 0.25, 2, 3, 1);
 const features = { frames: 6, framesPerSecond: 50, dictSize: 4, rowPtr, indices, values };
+/** The engine's intervals at the clip's frame rate. */
+const firingIntervals = (codes: SparseCodes & { framesPerSecond: number; dictSize: number }, feature: number) => engineIntervals(codes, feature, codes.framesPerSecond);
 
 describe('editor exports', () => {
   it('writes dense codes as .npy [frames, F]', () => {
