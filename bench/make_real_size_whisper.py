@@ -16,6 +16,23 @@ from make_whisper import encoder_forward, make_weights  # noqa: E402
 from whisper_frontend import log_mel_window  # noqa: E402
 
 
+def write_saes(out, per_layer, d, F, k):
+    """A random BatchTopK SAE per layer (unit-norm random decoder, encoder = its transpose) whose threshold is
+    calibrated on that layer's activations so that about k features fire per frame."""
+    for layer in range(1, len(per_layer) + 1):
+        sae = os.path.join(out, 'sae', f'layer_{layer}')
+        os.makedirs(sae, exist_ok=True)
+        dec = torch.randn(d, F)
+        dec = dec / dec.norm(dim=0, keepdim=True)
+        with torch.no_grad():
+            post = torch.relu(per_layer[layer - 1] @ dec)
+        threshold = float(torch.quantile(post.flatten()[::97], 1 - k / F))
+        torch.save({'encoder.weight': dec.t().clone(), 'encoder.bias': torch.zeros(F), 'decoder.weight': dec,
+                    'b_dec': torch.zeros(d), 'k': torch.tensor(k), 'threshold': torch.tensor(threshold)}, os.path.join(sae, 'ae.pt'))
+        with open(os.path.join(sae, 'config.json'), 'w') as f:
+            json.dump({'trainer': {'activation_dim': d, 'dict_size': F, 'k': k, 'layer': layer, 'note': 'RANDOM weights'}}, f, indent=1)
+
+
 def main(out, layers=6):
     d, heads, ffn, F, k = 768, 12, 3072, 6144, 50
     weights = os.path.join(out, 'whisper-small')
@@ -32,18 +49,7 @@ def main(out, layers=6):
     audio = 0.3 * torch.sin(2 * torch.pi * (200 + 150 * (t // 3 % 8)) * t) + 0.02 * torch.randn(480000)
     with torch.no_grad():
         per_layer = encoder_forward(state, layers, heads, log_mel_window(audio, 80))[0]
-    for layer in range(1, layers + 1):
-        sae = os.path.join(out, 'sae', f'layer_{layer}')
-        os.makedirs(sae, exist_ok=True)
-        dec = torch.randn(d, F)
-        dec = dec / dec.norm(dim=0, keepdim=True)
-        with torch.no_grad():
-            post = torch.relu(per_layer[layer - 1] @ dec)
-        threshold = float(torch.quantile(post.flatten()[::97], 1 - k / F))
-        torch.save({'encoder.weight': dec.t().clone(), 'encoder.bias': torch.zeros(F), 'decoder.weight': dec,
-                    'b_dec': torch.zeros(d), 'k': torch.tensor(k), 'threshold': torch.tensor(threshold)}, os.path.join(sae, 'ae.pt'))
-        with open(os.path.join(sae, 'config.json'), 'w') as f:
-            json.dump({'trainer': {'activation_dim': d, 'dict_size': F, 'k': k, 'layer': layer, 'note': 'RANDOM weights'}}, f, indent=1)
+    write_saes(out, per_layer, d, F, k)
     print(out)
 
 
