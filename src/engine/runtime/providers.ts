@@ -1,19 +1,23 @@
 /**
- * Chooses the onnxruntime execution provider. `auto` tries, each in its own try/catch, the GPU provider of
- * this platform (CUDA on Linux x64, DirectML on Windows, CoreML on macOS) and then the CPU; a provider counts
- * as usable once a tiny session created with it alone runs and gives the right answer. An explicit choice that
- * does not work is an error that says why. The same graphs and the same checks run on every provider.
+ * Chooses the onnxruntime execution provider. `auto` tries this platform's providers in order (providerPlan.ts:
+ * CUDA, WebGPU, CPU on Linux x64; DirectML, WebGPU, CPU on Windows; CoreML, WebGPU, CPU on macOS), each in its
+ * own try/catch, and says in one line why each one before the chosen was skipped: a prerequisite found missing
+ * on the machine (providerFacts.ts), or the failure of a tiny session created with that provider alone, which
+ * must run and give the right answer. An explicit choice that does not work is an error that says why. The
+ * same graphs and checks run on every provider; a graph the provider cannot run falls back to the CPU on its
+ * own (inProcess.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AudioSaeError } from '../errors.ts';
 import { GraphBuilder } from '../onnx/graph.ts';
 import type { ExecutionProviderChoice } from '../../shared/workerProtocol.ts';
+import { gatherProviderFacts } from './providerFacts.ts';
+import { candidateOrder, explainFailure, prerequisiteProblem, type ProviderFacts, type ProviderName } from './providerPlan.ts';
+
+export { ortBinaryDir, ortVersion } from './providerFacts.ts';
 
 export interface ProviderChoice {
-  name: Exclude<ExecutionProviderChoice, 'auto'>;
+  name: ProviderName;
   notes: string[];
   sessionOptions: ort.InferenceSession.SessionOptions;
 }
@@ -28,8 +32,12 @@ function probeModel(): Uint8Array {
   return g.toBytes();
 }
 
-async function probe(name: ProviderChoice['name']): Promise<ort.InferenceSession.SessionOptions> {
-  const options: ort.InferenceSession.SessionOptions = { executionProviders: [name] };
+export function sessionOptionsFor(name: ProviderName): ort.InferenceSession.SessionOptions {
+  return { executionProviders: [name] };
+}
+
+async function probe(name: ProviderName): Promise<ort.InferenceSession.SessionOptions> {
+  const options = sessionOptionsFor(name);
   // Quiet while probing: a missing GPU library is an expected outcome, reported in the notes instead.
   const session = await ort.InferenceSession.create(probeModel(), { ...options, logSeverityLevel: 4 });
   try {
@@ -42,66 +50,43 @@ async function probe(name: ProviderChoice['name']): Promise<ort.InferenceSession
   return options;
 }
 
-function platformGpuProviders(): ProviderChoice['name'][] {
-  if (process.platform === 'linux' && process.arch === 'x64') return ['cuda'];
-  if (process.platform === 'win32') return ['dml'];
-  if (process.platform === 'darwin') return ['coreml'];
-  return [];
-}
+const message = (e: unknown) => String((e as Error)?.message ?? e);
 
-/**
- * The folder holding onnxruntime-node's native binaries for this platform, where the CUDA provider
- * libraries must be placed for CUDA to load.
- */
-export function ortBinaryDir(): string {
-  const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
-  return join(dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch);
-}
+/** What each provider needs, for the explicit-choice error. */
+const NEEDS: Record<ProviderName, string> = {
+  cuda: 'CUDA needs an NVIDIA GPU and driver, CUDA 12 and cuDNN 9 libraries on the library path and the onnxruntime-node CUDA provider files (see the README), or set audioSae.executionProvider to "auto".',
+  webgpu: 'WebGPU needs a GPU driver with Vulkan (Linux: the libvulkan1 loader and the driver\'s ICD), D3D12 (Windows) or Metal (macOS); or set audioSae.executionProvider to "auto".',
+  dml: 'DirectML needs Windows 10 or later with a DirectX 12 GPU; or set audioSae.executionProvider to "auto".',
+  coreml: 'CoreML needs macOS; or set audioSae.executionProvider to "auto".',
+  cpu: 'Set audioSae.executionProvider to "auto".',
+};
 
-/** The installed onnxruntime-node version (CUDA provider files must match it exactly). */
-export function ortVersion(): string {
-  const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
-  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-}
-
-/** Why a provider cannot work here without trying it, or undefined. */
-function missingPrerequisite(name: ProviderChoice['name']): string | undefined {
-  if (name === 'cuda' && !existsSync(join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so'))) {
-    return 'the onnxruntime CUDA provider files are not installed (see the README: "Using an NVIDIA GPU")';
+/** Tries one provider: undefined and the options when usable, else the one-line reason. */
+async function attempt(name: ProviderName, facts: ProviderFacts): Promise<{ options?: ort.InferenceSession.SessionOptions; why?: string }> {
+  const missing = prerequisiteProblem(name, facts);
+  if (missing) return { why: missing };
+  try {
+    return { options: await probe(name) };
+  } catch (e) {
+    return { why: explainFailure(name, message(e), facts) };
   }
-  return undefined;
 }
 
-const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300);
-
-export async function chooseProvider(choice: ExecutionProviderChoice): Promise<ProviderChoice> {
+export async function chooseProvider(choice: ExecutionProviderChoice, facts: ProviderFacts = gatherProviderFacts()): Promise<ProviderChoice> {
   if (choice !== 'auto') {
-    try {
-      const missing = missingPrerequisite(choice);
-      if (missing) throw new Error(missing);
-      return { name: choice, notes: [`${choice} chosen in settings`], sessionOptions: await probe(choice) };
-    } catch (e) {
-      throw new AudioSaeError(
-        `the "${choice}" execution provider is not usable here: ${firstLine(e)}`,
-        undefined,
-        choice === 'cuda'
-          ? 'CUDA needs an NVIDIA GPU with CUDA 12 and cuDNN 9 and the onnxruntime-node CUDA provider files (see the README), or set audioSae.executionProvider to "auto".'
-          : 'Set audioSae.executionProvider to "auto" or "cpu".',
-      );
-    }
+    const r = await attempt(choice, facts);
+    if (r.options) return { name: choice, notes: [`${choice} chosen in settings`], sessionOptions: r.options };
+    throw new AudioSaeError(`the "${choice}" execution provider is not usable here: ${r.why}`, undefined, NEEDS[choice]);
   }
+  const order = candidateOrder(facts.platform, facts.arch);
   const notes: string[] = [];
-  for (const name of platformGpuProviders()) {
-    const missing = missingPrerequisite(name);
-    if (missing) {
-      notes.push(`${name} skipped: ${missing}`);
-      continue;
+  for (const name of order) {
+    const r = await attempt(name, facts);
+    if (r.options) {
+      notes.unshift(`auto tried ${order.join(', ')} in that order; ${name} works`);
+      return { name, notes, sessionOptions: r.options };
     }
-    try {
-      return { name, notes, sessionOptions: await probe(name) };
-    } catch (e) {
-      notes.push(`${name} skipped: ${firstLine(e)}`);
-    }
+    notes.push(`${name} skipped: ${r.why}`);
   }
-  return { name: 'cpu', notes, sessionOptions: await probe('cpu') };
+  throw new AudioSaeError(`no onnxruntime execution provider works here: ${notes.join('; ')}`);
 }

@@ -25,11 +25,15 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       runner = new InProcessRunner({ name: chosen.name, notes: chosen.notes }, chosen.sessionOptions);
       return { type: 'ok', id: req.id, provider: runner.provider };
     }
+    // Load and run replies carry the provider too: a graph that fell back to the CPU adds a note.
     case 'load':
       await ready().load(req.key, () => req.source);
-      return { type: 'ok', id: req.id };
-    case 'run':
-      return { type: 'ok', id: req.id, outputs: await ready().run(req.key, req.feeds, req.outputNames) };
+      return { type: 'ok', id: req.id, provider: ready().provider };
+    case 'run': {
+      const notes = ready().provider.notes.length;
+      const outputs = await ready().run(req.key, req.feeds, req.outputNames);
+      return { type: 'ok', id: req.id, outputs, provider: ready().provider.notes.length !== notes ? ready().provider : undefined };
+    }
     case 'unload':
       await ready().unload(req.key);
       return { type: 'ok', id: req.id };

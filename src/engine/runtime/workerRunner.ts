@@ -92,12 +92,14 @@ export class WorkerRunner implements ModelRunner {
   async load(key: string, source: () => ModelSource | Promise<ModelSource>): Promise<void> {
     if (this.loaded.has(key)) return;
     const src = await source();
-    await this.request({ type: 'load', key, source: src });
+    const r = await this.request({ type: 'load', key, source: src });
+    if (r.provider) this.provider = r.provider;
     this.loaded.add(key);
   }
 
   async run(key: string, feeds: Record<string, HostTensor>, outputNames?: string[]): Promise<Record<string, HostTensor>> {
     const r = await this.request({ type: 'run', key, feeds, outputNames }, transferablesOf(feeds));
+    if (r.provider) this.provider = r.provider;
     return r.outputs!;
   }
 
