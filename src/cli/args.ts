@@ -96,7 +96,9 @@ export function parseArgs(spec: VerbSpec, argv: string[]): ParsedArgs {
     if (o.numeric) out.numbers.set(o.name, checkNumber(o, value));
     out.options.set(o.name, value);
   }
-  if (out.positionals.length !== spec.positionals.length) {
+  // A last positional written "<dir>..." takes one or more values.
+  const variadic = spec.positionals.at(-1)?.endsWith('...') === true;
+  if (variadic ? out.positionals.length < spec.positionals.length : out.positionals.length !== spec.positionals.length) {
     throw new AudioSaeError(
       `"${spec.name}" takes ${spec.positionals.length ? spec.positionals.join(' ') : 'no positional arguments'}; got ${out.positionals.length} positional argument(s).`,
       undefined,

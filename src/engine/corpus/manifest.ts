@@ -161,7 +161,7 @@ async function corpusFromManifest(file: string): Promise<CorpusClip[]> {
 }
 
 /** Duration of a WAV file from its header, or undefined for other formats (checked when decoded). */
-function wavDurationS(path: string): number | undefined {
+export function wavDurationS(path: string): number | undefined {
   if (extname(path).toLowerCase() !== '.wav') return undefined;
   const fd = openSync(path, 'r');
   try {

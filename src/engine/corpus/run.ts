@@ -45,6 +45,8 @@ export interface CorpusRunOptions {
   batchTopKMaxFrames?: number;
   /** Also keep every frame's sparse codes (table frame_codes), for the frame-level analyses; part of the run's identity. */
   keepFrameCodes?: boolean;
+  /** Each clip's id (parallel to corpus.clips), e.g. its position in the full manifest of a sharded run. */
+  clipIds?: readonly number[];
   /** Stops after the clip in flight. */
   signal?: AbortSignal;
   onProgress?: (p: CorpusProgress) => void;
@@ -145,13 +147,13 @@ export async function runCorpus(runner: ModelRunner, o: CorpusRunOptions): Promi
   const progress: CorpusProgress = { clipsDone: 0, clipsTotal: o.corpus.clips.length, processed: 0, skipped: 0, failed: 0, audioSecondsDone: 0, elapsedS: 0 };
   const failed: CorpusRunSummary['failed'] = [];
   let cancelled = false;
-  for (const clip of o.corpus.clips) {
+  for (const [i, clip] of o.corpus.clips.entries()) {
     if (o.signal?.aborted) {
       cancelled = true;
       break;
     }
     const before = stored.get(clipKey(clip));
-    const clipId = before?.clipId ?? nextId++;
+    const clipId = o.clipIds?.[i] ?? before?.clipId ?? nextId++;
     progress.current = clip.path;
     const hash = await fileSha256(clip.path).catch(() => 'unreadable');
     if (before && before.contentHash === hash) {

@@ -1,7 +1,10 @@
 /** `audiosae corpus …`: corpus runs into a store, and the analyses over it. */
 import { verbs as analyses } from './analyses.ts';
 import * as exportTable from './export.ts';
+import * as merge from './merge.ts';
 import * as run from './run.ts';
+import * as slurm from './slurm.ts';
+import * as status from './status.ts';
 
 export const spec = { name: 'corpus', summary: 'Run a corpus of clips into a DuckDB store and analyse its features (metrics, dead features, top clips, statistics, classification).' };
-export const verbs = [run, ...analyses, exportTable];
+export const verbs = [run, ...analyses, exportTable, merge, slurm, status];

@@ -16,6 +16,7 @@ import { onInterrupt } from '../../interrupt.ts';
 import { MODEL_OPTIONS, resolveFromArgs } from '../../modelOptions.ts';
 import { progressLine } from '../../progress.ts';
 import { withRunner } from '../../runner.ts';
+import { prepareShard, SHARD_OPTIONS } from './shardRun.ts';
 
 export const spec: VerbSpec = {
   name: 'corpus run',
@@ -24,8 +25,9 @@ export const spec: VerbSpec = {
   options: [
     ...MODEL_OPTIONS.filter((o) => o.name !== 'layer'),
     { name: 'layers', value: '<3,6,12|all>', description: 'encoder blocks (1-based), comma-separated, or all', required: true },
-    { name: 'store', value: '<corpus.duckdb>', description: 'the store (created if missing; a run already in it resumes)', required: true },
+    { name: 'store', value: '<corpus.duckdb>', description: 'the store (created if missing; a run already in it resumes); a shard (--shard) writes into --out instead' },
     { name: 'keep-frame-codes', description: 'also keep every frame\'s sparse codes (table frame_codes; needed by duplicates, coverage, interval label search)' },
+    ...SHARD_OPTIONS,
   ],
   details: `
 A corpus is a folder whose first-level sub-folders are domains (speech/, sounds/, music/ …) and second-level
@@ -71,6 +73,8 @@ export async function run(args: ParsedArgs): Promise<number> {
     throw new AudioSaeError('names one SAE file, but several layers were asked for.', sae, 'Point --sae at a folder of layer_<n>/ae.pt.');
   }
   const corpus = await loadCorpus(args.positionals[0]!);
+  const shard = await prepareShard(args, corpus); // --shard/--shards: this task's share into its own store in --out
+  if (shard && 'finished' in shard) return 0;
   // Weights once, then each layer's SAE (downloaded from the Hub unless --sae names local ones).
   const saePaths = new Map<number, string>();
   let weightsFolder = '';
@@ -79,13 +83,13 @@ export async function run(args: ParsedArgs): Promise<number> {
     weightsFolder = r.weightsFolder;
     saePaths.set(layer, r.saePath);
   }
-  const store = await CorpusStore.open(args.options.get('store')!);
+  const store = shard?.store ?? (await CorpusStore.open(args.options.get('store')!));
   const stop = new AbortController();
   const unregister = onInterrupt(() => stop.abort());
   const progress = progressLine();
   try {
     const summary = await withRunner((runner) => runCorpus(runner, {
-      corpus, store, backboneId: backbone.id, weightsFolder, saePaths, saeSource: sae ?? (backbone.saeRepo || 'bundled demo SAEs'),
+      corpus: shard?.corpus ?? corpus, clipIds: shard?.clipIds, store, backboneId: backbone.id, weightsFolder, saePaths, saeSource: sae ?? (backbone.saeRepo || 'bundled demo SAEs'),
       mode: args.options.get('mode') as SaeModeChoice, tap: args.options.get('tap') as EncoderTap, normalizeInput: args.flags.has('normalize-input'),
       maxHubertSeconds: numberOption(args, 'max-hubert-seconds'), keepFrameCodes: args.flags.has('keep-frame-codes'), signal: stop.signal,
       onProgress: (p) => progress.update(progressText(p)),
@@ -99,6 +103,7 @@ export async function run(args: ParsedArgs): Promise<number> {
         `${summary.clips} clips: ${summary.processed} run, ${summary.skipped} already stored, ${summary.removed} removed, ${summary.failed.length} failed · ` +
         `${hours(summary.audioSeconds)} of audio in ${hours(summary.elapsedS)} (${rate.toFixed(1)} audio-h/h) → ${store.path}`,
     );
+    if (shard) return await shard.complete(summary);
     if (summary.cancelled) return 130;
     return summary.failed.length ? 3 : 0;
   } finally {
