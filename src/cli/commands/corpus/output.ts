@@ -10,6 +10,7 @@ import { removeStaleSiblings, siblingName, writeFileAtomic } from '../../../engi
 import { writeFailure } from '../../../engine/io/files.ts';
 import { describeRun, listRuns, resolveRun, type ResolvedRun } from '../../../engine/store/queries.ts';
 import { CorpusStore } from '../../../engine/store/store.ts';
+import { rowsToCsv, rowsToJson, snakeCase } from '../../../shared/rowsText.ts';
 import { rename } from 'node:fs/promises';
 import { numberOption, type OptionSpec, type ParsedArgs } from '../../args.ts';
 
@@ -45,27 +46,6 @@ export async function withRun<T>(args: ParsedArgs, use: (store: CorpusStore, res
   }
 }
 
-const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-type Cell = string | number | boolean | null | undefined | readonly unknown[];
-
-function csvCell(v: Cell): string {
-  if (v === null || v === undefined) return '';
-  const s = Array.isArray(v) ? v.join(' ') : typeof v === 'number' && !Number.isFinite(v) ? String(v) : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-function toCsv(rows: readonly Record<string, unknown>[]): string {
-  if (rows.length === 0) return '';
-  const keys = Object.keys(rows[0]!);
-  return [keys.map(snake).join(','), ...rows.map((r) => keys.map((k) => csvCell(r[k] as Cell)).join(','))].join('\n') + '\n';
-}
-
-function toJson(rows: readonly Record<string, unknown>[], extra: Record<string, unknown>): string {
-  const convert = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [snake(k), typeof v === 'number' && !Number.isFinite(v) ? null : v]));
-  return `${JSON.stringify({ ...extra, rows: rows.map(convert) }, null, 1)}\n`;
-}
-
 /** Writes rows in the format asked for; `extra` (formulas, a summary) goes into JSON, and to stderr otherwise. */
 export async function writeRows(args: ParsedArgs, rows: readonly Record<string, unknown>[], extra: Record<string, unknown> = {}): Promise<void> {
   const format = args.options.get('format')!;
@@ -74,7 +54,7 @@ export async function writeRows(args: ParsedArgs, rows: readonly Record<string, 
     if (!out) throw new AudioSaeError('--format parquet needs --out <file>.');
     await writeParquet(out, rows);
   } else {
-    const text = format === 'json' ? toJson(rows, extra) : toCsv(rows);
+    const text = format === 'json' ? rowsToJson(rows, extra) : rowsToCsv(rows);
     if (out) await writeFileAtomic(out, new TextEncoder().encode(text));
     else process.stdout.write(text);
   }
@@ -91,7 +71,7 @@ async function writeParquet(out: string, rows: readonly Record<string, unknown>[
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
   try {
-    const lines = rows.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [snake(k), typeof v === 'number' && !Number.isFinite(v) ? null : v])))).join('\n');
+    const lines = rows.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [snakeCase(k), typeof v === 'number' && !Number.isFinite(v) ? null : v])))).join('\n');
     await writeFileAtomic(json, new TextEncoder().encode(lines));
     const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
     await c.run(`COPY (SELECT * FROM read_json_auto(${q(json)}, format = 'newline_delimited')) TO ${q(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
