@@ -8,7 +8,7 @@ import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { AudioSaeError } from '../errors.ts';
 import type { SparseCodes } from '../sae/index.ts';
 import { requireRun, type RunInfo } from './runs.ts';
-import { storeName } from './sqlRows.ts';
+import { num, rows, storeName } from './sqlRows.ts';
 
 /** The codes of frames [startFrame, startFrame + codes.frames) of a clip, as one SAE call produced them. */
 export interface FrameCodeChunk {
@@ -54,4 +54,98 @@ export async function requireFrameCodes(conn: DuckDBConnection, runId: string, l
     );
   }
   return run;
+}
+
+/** Clips of two (run, layer)s paired by content (hash and segment), with the frames both have. */
+export interface AlignedClips {
+  clipA: Int32Array;
+  clipB: Int32Array;
+  /** Frames compared per pair: the fewer of the two layers' frame counts. */
+  frames: Int32Array;
+  /** Where each pair's frames start in the concatenation: [pairs + 1]. */
+  offsets: Int32Array;
+}
+
+/**
+ * The done clips of run A's layer paired with run B's (the same run for two layers of it) by content hash and
+ * segment; identical files within one corpus pair up in clip order.
+ */
+export async function alignClips(conn: DuckDBConnection, a: { runId: string; layer: number }, b: { runId: string; layer: number }): Promise<AlignedClips> {
+  const side = (run: string, layer: string) => `
+    SELECT c.clip_id, c.content_hash, c.start_s, c.end_s, r.frames,
+           row_number() OVER (PARTITION BY c.content_hash, c.start_s, c.end_s ORDER BY c.clip_id) AS nth
+    FROM clips c JOIN clip_recon r ON r.run_id = c.run_id AND r.clip_id = c.clip_id AND r.layer = ${layer}
+    WHERE c.run_id = ${run} AND c.status = 'done'`;
+  const found = await rows(conn, `
+    SELECT x.clip_id AS clip_a, y.clip_id AS clip_b, least(x.frames, y.frames) AS frames
+    FROM (${side('$runA', '$layerA')}) x JOIN (${side('$runB', '$layerB')}) y
+      ON x.content_hash = y.content_hash AND x.start_s IS NOT DISTINCT FROM y.start_s AND x.end_s IS NOT DISTINCT FROM y.end_s AND x.nth = y.nth
+    ORDER BY x.clip_id`, { runA: a.runId, layerA: a.layer, runB: b.runId, layerB: b.layer });
+  const n = found.length;
+  const out: AlignedClips = { clipA: new Int32Array(n), clipB: new Int32Array(n), frames: new Int32Array(n), offsets: new Int32Array(n + 1) };
+  found.forEach((r, i) => {
+    out.clipA[i] = num(r, 'clip_a');
+    out.clipB[i] = num(r, 'clip_b');
+    out.frames[i] = num(r, 'frames');
+    out.offsets[i + 1] = out.offsets[i]! + out.frames[i]!;
+  });
+  return out;
+}
+
+/** One layer's frame codes in COO form over the aligned frames: global frame (pair offset + frame), feature, value. */
+export interface FrameCodesCoo {
+  frames: number;
+  frame: Int32Array;
+  feature: Int32Array;
+  value: Float32Array;
+}
+
+/**
+ * Reads a layer's frame codes for the clips of `clipIds` (frame f of the i-th clip becomes global frame
+ * offsets[i] + f; frames at or past frames[i] and other clips are left out), streamed chunk by chunk.
+ */
+export async function readFrameCodes(
+  conn: DuckDBConnection, runId: string, layer: number, clipIds: Int32Array, frames: Int32Array, offsets: Int32Array,
+): Promise<FrameCodesCoo> {
+  let maxClip = -1;
+  for (const c of clipIds) maxClip = Math.max(maxClip, c);
+  const position = new Int32Array(maxClip + 1).fill(-1);
+  clipIds.forEach((c, i) => (position[c] = i));
+  let cap = 1 << 16;
+  let frame = new Int32Array(cap);
+  let feature = new Int32Array(cap);
+  let value = new Float32Array(cap);
+  let n = 0;
+  const result = await conn.stream(`SELECT clip_id, frame, feature, value FROM frame_codes WHERE run_id = $run AND layer = $layer`, { run: runId, layer });
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const clips = chunk.getColumnVector(0);
+    const fr = chunk.getColumnVector(1);
+    const fe = chunk.getColumnVector(2);
+    const va = chunk.getColumnVector(3);
+    const rowsIn = chunk.rowCount;
+    if (n + rowsIn > cap) {
+      cap = Math.max(2 * cap, n + rowsIn);
+      const grow = <T extends Int32Array | Float32Array>(old: T, make: (k: number) => T) => {
+        const next = make(cap);
+        next.set(old.subarray(0, n));
+        return next;
+      };
+      frame = grow(frame, (k) => new Int32Array(k));
+      feature = grow(feature, (k) => new Int32Array(k));
+      value = grow(value, (k) => new Float32Array(k));
+    }
+    for (let i = 0; i < rowsIn; i++) {
+      const c = clips.getItem(i) as number;
+      const at = c <= maxClip ? position[c]! : -1;
+      if (at < 0) continue;
+      const f = fr.getItem(i) as number;
+      if (f >= frames[at]!) continue;
+      frame[n] = offsets[at]! + f;
+      feature[n] = fe.getItem(i) as number;
+      value[n++] = va.getItem(i) as number;
+    }
+  }
+  return { frames: offsets[offsets.length - 1] ?? 0, frame: frame.slice(0, n), feature: feature.slice(0, n), value: value.slice(0, n) };
 }
