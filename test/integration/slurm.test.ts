@@ -122,7 +122,7 @@ async function assertSameStore(expected: string, actual: string): Promise<number
       const [m] = await rows(`SELECT count(*)::DOUBLE AS n ${join}`);
       if (m!.n !== n!.e) {
         const diff = await rows(`SELECT ${exact.join(', ')} FROM e.main.${t} EXCEPT SELECT ${exact.join(', ')} FROM a.main.${t} LIMIT 3`);
-        assert.fail(`${t}: ${n!.e - Number(m!.n)} rows differ in ${exact.join(', ')}; e.g. ${JSON.stringify(diff, (_, v) => (typeof v === 'bigint' ? Number(v) : v))}`);
+        assert.fail(`${t}: ${Number(n!.e) - Number(m!.n)} rows differ in ${exact.join(', ')}; e.g. ${JSON.stringify(diff, (_, v) => (typeof v === 'bigint' ? Number(v) : v))}`);
       }
       const rel = (x: string, y: string) => `max(abs(${x} - ${y}) / greatest(abs(${x}), abs(${y}), 1e-12))`;
       for (const col of approx) {
