@@ -23,6 +23,8 @@ const common = {
 const builds = [
   { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } },
   { ...common, entryPoints: { 'engine-worker': 'src/engine/runtime/worker.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } },
+  // Long jobs (corpus runs, the result panels' analyses) off the extension host's thread.
+  { ...common, entryPoints: { 'jobs-worker': 'src/engine/jobs/worker.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' },
     banner: { js: "#!/usr/bin/env node\nconst importMetaUrl = require('url').pathToFileURL(__filename).href;" } },
   // The editor webview: a browser bundle, no Node.

@@ -1,4 +1,5 @@
 /** The options every model-running verb shares, and turning them into resolved model files. */
+import type { HubProgress } from '../engine/hub/index.ts';
 import { resolveModels, type Resolved } from '../engine/pipeline/resolve.ts';
 import type { EncoderTap } from '../engine/onnx/whisper.ts';
 import type { SaeModeChoice } from '../engine/sae/index.ts';
@@ -34,8 +35,19 @@ export function modelChoice(args: ParsedArgs): ModelChoice {
   };
 }
 
-export async function resolveFromArgs(args: ParsedArgs, needSae = true): Promise<Resolved> {
+/** Download progress lines on stderr, at most one a second per file. */
+export function downloadProgress(): (file: string, p: HubProgress) => void {
   let lastReport = 0;
+  return (file, p) => {
+    const now = Date.now();
+    if (now - lastReport < 1000 && p.bytes < p.total) return;
+    lastReport = now;
+    const eta = Number.isFinite(p.etaSeconds) ? `, ${Math.round(p.etaSeconds)} s left` : '';
+    process.stderr.write(`downloading ${file}: ${(p.bytes / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB (${(p.bytesPerSecond / 1e6).toFixed(1)} MB/s${eta})\n`);
+  };
+}
+
+export async function resolveFromArgs(args: ParsedArgs, needSae = true): Promise<Resolved> {
   return resolveModels({
     backbone: args.options.get('backbone')!,
     layer: numberOption(args, 'layer')!,
@@ -43,12 +55,6 @@ export async function resolveFromArgs(args: ParsedArgs, needSae = true): Promise
     sae: args.options.get('sae'),
     needSae,
     demoModelsDir: assetPath('demo', 'models'),
-    onProgress: (file, p) => {
-      const now = Date.now();
-      if (now - lastReport < 1000 && p.bytes < p.total) return;
-      lastReport = now;
-      const eta = Number.isFinite(p.etaSeconds) ? `, ${Math.round(p.etaSeconds)} s left` : '';
-      process.stderr.write(`downloading ${file}: ${(p.bytes / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB (${(p.bytesPerSecond / 1e6).toFixed(1)} MB/s${eta})\n`);
-    },
+    onProgress: downloadProgress(),
   });
 }

@@ -5,15 +5,16 @@
  */
 import { backboneById } from '../../../engine/backbones/registry.ts';
 import { loadCorpus } from '../../../engine/corpus/manifest.ts';
+import { parseLayerList, resolveCorpusModels } from '../../../engine/corpus/models.ts';
 import { runCorpus, type CorpusProgress } from '../../../engine/corpus/run.ts';
-import { AudioSaeError } from '../../../engine/errors.ts';
 import { DEMO_BACKBONES } from '../../../engine/pipeline/resolve.ts';
 import type { EncoderTap } from '../../../engine/onnx/whisper.ts';
 import type { SaeModeChoice } from '../../../engine/sae/index.ts';
 import { CorpusStore } from '../../../engine/store/store.ts';
 import { numberOption, type ParsedArgs, type VerbSpec } from '../../args.ts';
 import { onInterrupt } from '../../interrupt.ts';
-import { MODEL_OPTIONS, resolveFromArgs } from '../../modelOptions.ts';
+import { downloadProgress, MODEL_OPTIONS } from '../../modelOptions.ts';
+import { assetPath } from '../../assets.ts';
 import { progressLine } from '../../progress.ts';
 import { withRunner } from '../../runner.ts';
 import { prepareShard, SHARD_OPTIONS } from './shardRun.ts';
@@ -43,14 +44,6 @@ continues where it stopped, and a changed corpus runs only what changed. A clip 
 recorded as failed, left out of every statistic and listed at the end; the exit status is then 3.`,
 };
 
-function parseLayers(text: string, available: number): number[] {
-  if (text.trim() === 'all') return Array.from({ length: available }, (_, i) => i + 1);
-  const layers = text.split(',').map((s) => s.trim());
-  const bad = layers.filter((s) => !/^\d+$/.test(s) || Number(s) < 1 || Number(s) > available);
-  if (bad.length || layers.length === 0) throw new AudioSaeError(`--layers must be layers from 1 to ${available}, comma-separated, or "all"; got "${text}".`);
-  return [...new Set(layers.map(Number))].sort((a, b) => a - b);
-}
-
 function hours(seconds: number): string {
   return seconds >= 3600 ? `${(seconds / 3600).toFixed(2)} h` : seconds >= 60 ? `${(seconds / 60).toFixed(1)} min` : `${seconds.toFixed(1)} s`;
 }
@@ -67,29 +60,22 @@ function progressText(p: CorpusProgress): string {
 
 export async function run(args: ParsedArgs): Promise<number> {
   const backbone = backboneById(args.options.get('backbone')!, DEMO_BACKBONES);
-  const layers = parseLayers(args.options.get('layers')!, backbone.layers);
-  const sae = args.options.get('sae');
-  if (sae && layers.length > 1 && /\.pt$/i.test(sae)) {
-    throw new AudioSaeError('names one SAE file, but several layers were asked for.', sae, 'Point --sae at a folder of layer_<n>/ae.pt.');
-  }
+  const layers = parseLayerList(args.options.get('layers')!, backbone.layers);
   const corpus = await loadCorpus(args.positionals[0]!);
   const shard = await prepareShard(args, corpus); // --shard/--shards: this task's share into its own store in --out
   if (shard && 'finished' in shard) return 0;
   // Weights once, then each layer's SAE (downloaded from the Hub unless --sae names local ones).
-  const saePaths = new Map<number, string>();
-  let weightsFolder = '';
-  for (const layer of layers) {
-    const r = await resolveFromArgs({ ...args, options: new Map(args.options).set('layer', String(layer)), numbers: new Map(args.numbers).set('layer', layer) });
-    weightsFolder = r.weightsFolder;
-    saePaths.set(layer, r.saePath);
-  }
+  const { weightsFolder, saePaths, saeSource } = await resolveCorpusModels({
+    backbone: backbone.id, layers, weights: args.options.get('weights'), sae: args.options.get('sae'), demoModelsDir: assetPath('demo', 'models'),
+    onProgress: downloadProgress(),
+  });
   const store = shard?.store ?? (await CorpusStore.open(args.options.get('store')!));
   const stop = new AbortController();
   const unregister = onInterrupt(() => stop.abort());
   const progress = progressLine();
   try {
     const summary = await withRunner((runner) => runCorpus(runner, {
-      corpus: shard?.corpus ?? corpus, clipIds: shard?.clipIds, store, backboneId: backbone.id, weightsFolder, saePaths, saeSource: sae ?? (backbone.saeRepo || 'bundled demo SAEs'),
+      corpus: shard?.corpus ?? corpus, clipIds: shard?.clipIds, store, backboneId: backbone.id, weightsFolder, saePaths, saeSource,
       mode: args.options.get('mode') as SaeModeChoice, tap: args.options.get('tap') as EncoderTap, normalizeInput: args.flags.has('normalize-input'),
       maxHubertSeconds: numberOption(args, 'max-hubert-seconds'), keepFrameCodes: args.flags.has('keep-frame-codes'), signal: stop.signal,
       onProgress: (p) => progress.update(progressText(p)),

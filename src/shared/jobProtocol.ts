@@ -1,0 +1,71 @@
+/**
+ * Messages between the extension host and the job worker (src/engine/jobs/worker.ts), which runs long work off
+ * the host thread: corpus runs and the analyses behind the result panels. Not the model-level load/run protocol
+ * of workerProtocol.ts: a job is one whole piece of work, started, reported on, cancelled, and answered once.
+ *
+ * Host → worker: `start` (a job id and its spec), `cancel` (stops after the clip in flight; the store keeps
+ * every clip written, so running the same job again resumes). Worker → host: any number of `progress`, then
+ * exactly one `result` or `error` per job id (also for a cancelled job: a corpus run answers with a result whose
+ * summary says `cancelled`).
+ */
+import type { CorpusProgress, CorpusRunSummary } from '../engine/corpus/run.ts';
+import type { EncoderTap } from '../engine/onnx/whisper.ts';
+import type { SaeModeChoice } from '../engine/sae/index.ts';
+import type { CorpusView, CorpusViewKind } from './panelProtocol.ts';
+import type { ExecutionProviderChoice } from './workerProtocol.ts';
+
+export { assertNever } from './panelProtocol.ts';
+
+export interface CorpusRunJob {
+  kind: 'corpusRun';
+  /** Folders of domain sub-folders, or CSV/JSONL manifests (absolute paths), merged into one corpus. */
+  sources: string[];
+  /** The store (created if missing; the same run resumes). */
+  store: string;
+  backbone: string;
+  /** 1-based, ascending. */
+  layers: number[];
+  weights?: string;
+  sae?: string;
+  mode: SaeModeChoice;
+  tap: EncoderTap;
+  normalizeInput: boolean;
+  maxHubertSeconds: number;
+  keepFrameCodes: boolean;
+  executionProvider: ExecutionProviderChoice;
+  /** Folder of the bundled demo models (media/demo/models of the extension). */
+  demoModelsDir: string;
+}
+
+export interface AnalysisJob {
+  kind: 'analysis';
+  view: CorpusViewKind;
+  store: string;
+  runId: string;
+  layer: number;
+  /** topClips: the feature. */
+  feature?: number;
+  /** topClips: how many clips (default 50). */
+  limit?: number;
+}
+
+export type JobSpec = CorpusRunJob | AnalysisJob;
+
+export type JobProgress =
+  | { kind: 'stage'; message: string }
+  | { kind: 'download'; file: string; bytes: number; total: number; bytesPerSecond: number }
+  | { kind: 'corpus'; progress: CorpusProgress };
+
+export type JobResult =
+  | { kind: 'corpusRun'; summary: CorpusRunSummary; provider: string }
+  | { kind: 'analysis'; view: CorpusView };
+
+export type HostToJob =
+  | { type: 'start'; jobId: number; spec: JobSpec }
+  | { type: 'cancel'; jobId: number };
+
+export type JobToHost =
+  | { type: 'progress'; jobId: number; progress: JobProgress }
+  | { type: 'result'; jobId: number; result: JobResult }
+  /** `userError`: an AudioSaeError (a problem with the input the user can act on), else a bug. */
+  | { type: 'error'; jobId: number; message: string; userError: boolean };
