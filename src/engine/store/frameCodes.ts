@@ -102,10 +102,12 @@ export interface FrameCodesCoo {
 
 /**
  * Reads a layer's frame codes for the clips of `clipIds` (frame f of the i-th clip becomes global frame
- * offsets[i] + f; frames at or past frames[i] and other clips are left out), streamed chunk by chunk.
+ * offsets[i] + f; frames at or past frames[i] and other clips are left out), streamed chunk by chunk. With
+ * `clipMax`, each clip's max per feature instead (clip_features.max_act, as frame 0 of a one-frame clip: pass
+ * frames all 1 and offsets 0, 1, 2 …); that needs no frame codes.
  */
 export async function readFrameCodes(
-  conn: DuckDBConnection, runId: string, layer: number, clipIds: Int32Array, frames: Int32Array, offsets: Int32Array,
+  conn: DuckDBConnection, runId: string, layer: number, clipIds: Int32Array, frames: Int32Array, offsets: Int32Array, clipMax = false,
 ): Promise<FrameCodesCoo> {
   let maxClip = -1;
   for (const c of clipIds) maxClip = Math.max(maxClip, c);
@@ -116,7 +118,12 @@ export async function readFrameCodes(
   let feature = new Int32Array(cap);
   let value = new Float32Array(cap);
   let n = 0;
-  const result = await conn.stream(`SELECT clip_id, frame, feature, value FROM frame_codes WHERE run_id = $run AND layer = $layer`, { run: runId, layer });
+  const result = await conn.stream(
+    clipMax
+      ? 'SELECT clip_id, 0 AS frame, feature, max_act AS value FROM clip_features WHERE run_id = $run AND layer = $layer'
+      : 'SELECT clip_id, frame, feature, value FROM frame_codes WHERE run_id = $run AND layer = $layer',
+    { run: runId, layer },
+  );
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
