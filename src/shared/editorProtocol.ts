@@ -6,9 +6,10 @@
  * (the webview's status line, busy ring, Cancel and error box are drawn from the latest one alone); outcomes of
  * one-off actions (an export saved, a link not available) travel as `notice`s. The webview *requests* what it
  * draws for the visible range (`view`), the features under the pointer (`frame`) and rankings (`rank`); each
- * request carries an id and gets exactly one reply with that id (or a `failed` reply). Binary arrays travel as
- * ArrayBuffers with their shapes, never as JSON number arrays. Everything from the webview is validated here
- * before the host acts.
+ * request carries an id and gets exactly one reply with that id, or a `failed` reply (also when its handler
+ * throws), which the webview shows; a message that is not a request and fails comes back as an error `notice`.
+ * Binary arrays travel as ArrayBuffers with their shapes, never as JSON number arrays. Everything from the
+ * webview is validated here before the host acts. Both sides switch over every type, ending in `assertNever`.
  */
 
 export const SAE_MODES = ['auto', 'threshold', 'batch-topk'] as const;
@@ -93,8 +94,20 @@ export interface RunState {
   complete: boolean;
   cached: boolean;
   meanL0: number;
-  notes: string[];
+  notes: RunNote[];
   provider: string;
+}
+
+/** A note about a run (a mode fallback, a truncated clip); `warning` for what calls the results into question (mean L0 far from k). */
+export interface RunNote {
+  text: string;
+  level: 'info' | 'warning';
+}
+
+/** A label of the spectrogram's frequency axis and its height as a fraction of the mel axis (0 bottom, 1 top). */
+export interface MelAxisTick {
+  label: string;
+  fraction: number;
 }
 
 /** What the editor remembers of a file between closing and reopening it (kept per workspace by the host). */
@@ -135,7 +148,7 @@ export type Activity =
 export type HostMessage =
   | { type: 'init'; fileName: string; trusted: boolean; settings: EditorSettings; saved?: SavedView }
   /** peak: the largest |sample| of the 16 kHz clip the model hears (0 for digital silence; 1 = full scale). */
-  | { type: 'clip'; durationS: number; sourceRateHz: number; channels: number; peak: number; nMels: number; melFrames: number; melFramesPerSecond: number }
+  | { type: 'clip'; durationS: number; sourceRateHz: number; channels: number; peak: number; nMels: number; melFrames: number; melFramesPerSecond: number; melAxis: MelAxisTick[] }
   /** The 16 kHz mono clip the model hears, as a URL the webview's audio element can stream. */
   | { type: 'playback'; uri: string }
   | { type: 'mel'; framesDone: number; melFrames: number }
@@ -148,7 +161,8 @@ export type HostMessage =
   | { type: 'rank'; id: number; fromFrame: number; toFrame: number; by: 'max' | 'total'; stats: FeatureStats[] }
   /** Where the feature's next (or previous) firing starts; frame −1 when there is none. */
   | { type: 'firing'; id: number; feature: number; frame: number }
-  | { type: 'failed'; id: number; message: string };
+  /** The request `id` (of type `request`) could not be answered: rejected, or its handler failed. */
+  | { type: 'failed'; id: number; request: string; message: string };
 
 export type NoticeLevel = 'info' | 'warning' | 'error';
 
@@ -179,7 +193,9 @@ export type WebviewMessage =
   /** Open another part of the product on a feature of the current run. */
   | { type: 'link'; what: LinkKind; feature: number }
   /** Remember the view of this file for the next time it opens. */
-  | { type: 'saveView'; saved: SavedView };
+  | { type: 'saveView'; saved: SavedView }
+  /** The region selected in the editor (none: cleared), for "fires in selection" elsewhere in the product. */
+  | { type: 'selection'; startS?: number; endS?: number };
 
 /** What the host knows when it checks a message: the backbones, and the dictionary size of the run shown. */
 export interface ValidationContext {
@@ -273,6 +289,9 @@ export function parseWebviewMessage(m: unknown, ctx: ValidationContext): Webview
       return { type: 'saveView', saved: parseSavedView(msg.saved, ctx) };
     case 'openSettings':
       return { type: 'openSettings' };
+    case 'selection':
+      if (msg.startS === undefined && msg.endS === undefined) return { type: 'selection' };
+      return isTime(msg.startS) && isTime(msg.endS) && msg.endS > msg.startS ? { type: 'selection', startS: msg.startS, endS: msg.endS } : undefined;
     case 'link':
       return LINKS.includes(msg.what as LinkKind) && feature(msg.feature) ? { type: 'link', what: msg.what as LinkKind, feature: msg.feature } : undefined;
     default:

@@ -272,10 +272,43 @@ step('N and P jump the playhead and the view to the selected feature\'s next and
   assert.ok(Math.abs(await cursorX(wv) - first) < 2, 'P went back to the previous firing');
 });
 
+/**
+ * Waits until a link to feature `id` was followed: the feature page opened (a tab naming the feature, where the
+ * sidebar that registers audioSae.showFeaturePage is installed) or the editor said it is not installed.
+ */
+async function featurePageFollowed(wv, id, what = 'the feature page') {
+  await wv.locator('#notice').evaluate((n) => { n.textContent = ''; });
+  await until(async () => {
+    const notice = await wv.locator('#notice').innerText();
+    if (notice.includes(`${what} is not installed`)) return true;
+    // Installed: the feature page opens in a tab, the top clips in the sidebar (both name the feature).
+    return (await page.locator('.tab, .pane-body, .sidebar', { hasText: new RegExp(`(F|f)eature #?${id}\\b`) }).count()) > 0;
+  }, `${what} of feature ${id}, or the editor saying it is not installed`);
+}
+
 step('the feature page and top-clips links hand the feature on (and say when that part is not installed)', async () => {
   const wv = webview();
-  await wv.locator('#features tr[data-feature] vscode-button[id^="featurePage-"]').first().click();
-  await wv.locator('#notice', { hasText: 'Feature pages (the feature sidebar): not available in this version yet.' }).waitFor({ timeout: T });
+  const link = wv.locator('#features tr[data-feature] vscode-button[id^="featurePage-"]').first();
+  const id = await link.getAttribute('data-feature');
+  await link.click();
+  await featurePageFollowed(wv, id);
+  // The lane label (double-click) and the tooltip's ids (reached with Shift held) link to the page too.
+  const label = wv.locator('.lane-label').first();
+  const labelId = await label.getAttribute('data-feature');
+  await label.dblclick();
+  await featurePageFollowed(wv, labelId);
+  await wv.locator('#title').click();
+  await wv.locator('#lanes').hover({ position: { x: 300, y: 4 } });
+  const tip = wv.locator('#tooltip');
+  await tip.waitFor({ state: 'visible', timeout: T });
+  await page.keyboard.down('Shift');
+  const tipLink = tip.locator('a[data-feature]').first();
+  const tipId = await tipLink.getAttribute('data-feature');
+  await tipLink.click();
+  await page.keyboard.up('Shift');
+  await featurePageFollowed(wv, tipId);
+  await wv.locator('#features tr[data-feature] vscode-button[id^="topClips-"]').first().click();
+  await featurePageFollowed(wv, id, 'finding top clips');
 });
 
 step('playback: clicking the spectrogram seeks, play moves the cursor', async () => {

@@ -1,6 +1,6 @@
 /**
  * Requests from the webview to the host: each carries an id and resolves with the reply of the same id, or
- * rejects on a `failed` reply or after a timeout.
+ * rejects (with a RequestFailed) on a `failed` reply or after a timeout.
  */
 import type { HostMessage, WebviewMessage } from '../../src/shared/editorProtocol.ts';
 
@@ -21,31 +21,39 @@ export class Rpc {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`the host did not answer a ${message.type} request`));
+        reject(new RequestFailed(message.type, `the host did not answer within ${TIMEOUT_MS / 1000} s`));
       }, TIMEOUT_MS);
       this.pending.set(id, { resolve: resolve as (r: Reply) => void, reject, timer });
       this.send({ ...message, id } as unknown as WebviewMessage);
     });
   }
 
-  /** Routes a reply to its request; false if the message is not a reply. */
-  receive(m: HostMessage): boolean {
+  /** Routes a reply to its request; false (the message is for the caller) if it is not a reply. */
+  receive(m: HostMessage): m is Reply {
     if (!('id' in m)) return false;
     const p = this.pending.get(m.id);
     if (!p) return true;
     this.pending.delete(m.id);
     clearTimeout(p.timer);
-    if (m.type === 'failed') p.reject(new Error(m.message));
+    if (m.type === 'failed') p.reject(new RequestFailed(m.request, m.message));
     else p.resolve(m);
     return true;
   }
 }
 
+/** A request the host could not answer: rejected, failed in its handler, or timed out. */
+export class RequestFailed extends Error {
+  constructor(readonly request: string, message: string) {
+    super(message);
+  }
+}
+
 /**
  * Runs `fetch` for the latest request only: while one is in flight, further calls just mark it stale, and one
- * more run follows when it finishes (so a burst of wheel events costs two round trips, not fifty).
+ * more run follows when it finishes (so a burst of wheel events costs two round trips, not fifty). A failure
+ * goes to `onError` (the editor shows it), never silently away.
  */
-export function latestOnly(fetch: () => Promise<void>): () => void {
+export function latestOnly(fetch: () => Promise<void>, onError: (e: Error) => void): () => void {
   let running = false;
   let again = false;
   const go = async () => {
@@ -57,7 +65,7 @@ export function latestOnly(fetch: () => Promise<void>): () => void {
     try {
       do {
         again = false;
-        await fetch().catch(() => undefined);
+        await fetch().catch((e: unknown) => onError(e instanceof Error ? e : new Error(String(e))));
       } while (again);
     } finally {
       running = false;

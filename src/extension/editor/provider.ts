@@ -1,15 +1,43 @@
 /**
  * The read-only custom editor for audio files: creates the webview (strict CSP, limited resource roots, no
- * retainContextWhenHidden), wires it to an EditorSession, validates every message from it, and reloads when
- * the file changes on disk or the workspace becomes trusted.
+ * retainContextWhenHidden), gives its EditorSession what it needs of VS Code (an EditorHost), validates every
+ * message from the webview, and reloads when the file changes on disk or the workspace becomes trusted.
  */
 import { randomBytes } from 'node:crypto';
-import { basename } from 'node:path';
+import { basename, posix } from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkerRunner } from '../../engine/runtime/workerRunner.ts';
-import { parseWebviewMessage } from '../../shared/editorProtocol.ts';
+import { parseWebviewMessage, type HostMessage } from '../../shared/editorProtocol.ts';
 import { PlaybackCache } from './playback.ts';
-import { ALL_BACKBONES, EditorSession, type Run } from './session.ts';
+import { ALL_BACKBONES, EditorSession, type EditorHost, type Run } from './session.ts';
+
+/** The EditorHost of one editor panel: VS Code's webview, settings, file system, dialogs and commands. */
+function vscodeHost(context: vscode.ExtensionContext, uri: vscode.Uri, panel: vscode.WebviewPanel, playback: PlaybackCache): EditorHost {
+  const savedKey = `audioSae.view:${uri.toString()}`;
+  return {
+    fileName: basename(uri.path),
+    clipUri: uri.toString(),
+    demoModelsDir: vscode.Uri.joinPath(context.extensionUri, 'media', 'demo', 'models').fsPath,
+    post: (message) => void panel.webview.postMessage(message),
+    setting: (key, fallback) => vscode.workspace.getConfiguration('audioSae').get(key, fallback),
+    isTrusted: () => vscode.workspace.isTrusted,
+    readClip: async () => vscode.workspace.fs.readFile(uri),
+    playbackUri: (hash, samples) => playback.uriFor(hash, samples, panel.webview),
+    savedView: () => context.workspaceState.get(savedKey),
+    saveView: (saved) => void context.workspaceState.update(savedKey, saved),
+    saveTarget: async (name, filters) => {
+      const folder = uri.with({ path: posix.dirname(uri.path) });
+      const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(folder, name), filters });
+      if (!target) return undefined;
+      return target.scheme === 'file'
+        ? { name: basename(target.path), fsPath: target.fsPath }
+        : { name: basename(target.path), write: async (bytes) => vscode.workspace.fs.writeFile(target, bytes) };
+    },
+    hasCommand: async (command) => (await vscode.commands.getCommands(true)).includes(command),
+    executeCommand: async (command, ...args) => vscode.commands.executeCommand(command, ...args),
+    openSettings: () => void vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${context.extension.id}`),
+  };
+}
 
 interface AudioDocument extends vscode.CustomDocument {
   readonly uri: vscode.Uri;
@@ -36,7 +64,7 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
     const mediaRoot = vscode.Uri.joinPath(this.context.extensionUri, 'media');
     panel.webview.options = { enableScripts: true, localResourceRoots: [webviewRoot, mediaRoot, this.playback.root] };
     panel.webview.html = editorHtml(panel.webview, webviewRoot, mediaRoot);
-    const session = new EditorSession(this.context, document.uri, panel, this.engine, this.playback, this.runs);
+    const session = new EditorSession(vscodeHost(this.context, document.uri, panel, this.playback), this.engine, this.runs);
     const folder = vscode.Uri.joinPath(document.uri, '..');
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, basename(document.uri.path)));
     const subscriptions = [
@@ -49,7 +77,7 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
         if (message) return void session.handle(message);
         // Malformed or out-of-range: never acted on; a request with an id gets a failure so the webview moves on.
         const id = (raw as { id?: unknown } | null)?.id;
-        if (typeof id === 'number' && Number.isSafeInteger(id)) void panel.webview.postMessage({ type: 'failed', id, message: 'The request was rejected.' });
+        if (typeof id === 'number' && Number.isSafeInteger(id)) void panel.webview.postMessage({ type: 'failed', id, request: String((raw as { type?: unknown }).type), message: 'The request was rejected (malformed or out of range).' } satisfies HostMessage);
       }),
     ];
     panel.onDidDispose(() => {

@@ -1,30 +1,89 @@
 /**
- * One open audio editor, host side: reads the file through vscode.workspace.fs, decodes it, computes the
- * log-mel once (window by window, reused by Whisper models with the same mel bins), runs the chosen backbone
- * layer and SAE in the engine worker with results streamed per window, and answers the webview's requests
- * for the visible range from its ClipStore. Model runs are cached per (content, backbone, layer, SAE, options).
+ * One open audio editor, host side: reads the file, decodes it, computes the log-mel once (window by window,
+ * reused by Whisper models with the same mel bins), runs the chosen backbone layer and SAE in the engine with
+ * results streamed per window, and answers the webview's requests for the visible range from its ClipStore.
+ * Model runs are cached per (content, backbone, layer, SAE, weights, options). Everything VS Code does for it
+ * (posting to the webview, settings, dialogs, commands) goes through an EditorHost, so this file has no
+ * `vscode` import and is unit-tested with a plain host (test/unit/extension/session.test.ts).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, posix } from 'node:path';
-import * as vscode from 'vscode';
+import { basename, join } from 'node:path';
 import { decodeAudio, forEachMelWindow, resample, toMono } from '../../engine/audio/index.ts';
+import { hzToMel } from '../../engine/audio/melFilters.ts';
+import { writeFileAtomic } from '../../engine/io/atomicWrite.ts';
 import { writeCodesParquet } from '../../engine/io/parquet.ts';
+import { l0Note } from '../../engine/pipeline/clipModels.ts';
 import { DEMO_BACKBONES, resolveModels } from '../../engine/pipeline/resolve.ts';
 import { streamClipFeatures } from '../../engine/pipeline/stream.ts';
-import type { WorkerRunner } from '../../engine/runtime/workerRunner.ts';
+import type { ModelRunner } from '../../engine/runtime/types.ts';
 import { BACKBONES } from '../../engine/backbones/registry.ts';
 import {
-  dictionaryKey, parseSavedView, type Activity, type EditorSettings, type ExportKind, type HostMessage, type LinkKind, type NoticeLevel, type RunChoice, type RunState,
-  type SavedView, type WebviewMessage,
+  assertNever, dictionaryKey, parseSavedView, type Activity, type EditorSettings, type ExportKind, type HostMessage, type LinkKind, type MelAxisTick, type NoticeLevel,
+  type RunChoice, type RunState, type SavedView, type WebviewMessage,
 } from '../../shared/editorProtocol.ts';
-import { ClipStore, RunCodes } from './clipStore.ts';
 import { firingIntervals, type Interval } from '../../engine/sae/sparseCodes.ts';
+import { ClipStore, RunCodes } from './clipStore.ts';
 import { audacityLabels, codesCsv, codesNpy, intervalsCsv, type Codes } from './exports.ts';
-import type { PlaybackCache } from './playback.ts';
+
+/** Where an export goes: a local path (written atomically here), or a place only the host can write. */
+export interface SaveTarget {
+  /** The name shown to the user. */
+  name: string;
+  fsPath?: string;
+  write?: (bytes: Uint8Array) => Promise<void>;
+}
+
+/** What `audioSae.editorSelection` answers: the selected region of an audio editor and the features firing in it. */
+export interface EditorSelection {
+  uri: string;
+  start_s: number;
+  end_s: number;
+  backbone: string;
+  layer: number;
+  features: number[];
+}
+
+/** What the session needs from VS Code (the provider implements it; tests use a plain object). */
+export interface EditorHost {
+  /** The clip's file name and URI (as a string). */
+  readonly fileName: string;
+  readonly clipUri: string;
+  /** The bundled toy models (media/demo/models). */
+  readonly demoModelsDir: string;
+  post(message: HostMessage): void;
+  /** A setting of the `audioSae` section. */
+  setting<T>(key: string, fallback: T): T;
+  isTrusted(): boolean;
+  readClip(): Promise<Uint8Array>;
+  /** A URI the webview's audio element can stream the 16 kHz clip from. */
+  playbackUri(contentHash: string, samples16k: Float32Array): Promise<string>;
+  /** The view remembered for this file (unvalidated), and remembering a new one. */
+  savedView(): unknown;
+  saveView(saved: SavedView): void;
+  /** Asks where to save `name` (beside the clip by default); undefined when the user cancels. */
+  saveTarget(name: string, filters: Record<string, string[]>): Promise<SaveTarget | undefined>;
+  hasCommand(command: string): Promise<boolean>;
+  executeCommand<T>(command: string, ...args: unknown[]): Promise<T>;
+  openSettings(): void;
+}
+
+/** Where the frequency axis labels sit: each frequency's height as a fraction of the mel scale up to 8 kHz (80-bin Whisper mel). */
+export function melAxis(hzs = [250, 500, 1000, 2000, 4000, 8000]): MelAxisTick[] {
+  return hzs.map((hz) => ({ label: hz >= 1000 ? `${hz / 1000} kHz` : `${hz} Hz`, fraction: hzToMel(hz) / hzToMel(8000) }));
+}
 
 export const ALL_BACKBONES = [...DEMO_BACKBONES, ...BACKBONES];
+
+/** The commands (registered by the feature sidebar and the corpus analyses) that the editor's links run. */
+export const LINK_COMMANDS: Record<LinkKind, string> = { featurePage: 'audioSae.showFeaturePage', topClips: 'audioSae.findTopClips' };
+
+/** What each message that is not a request asks for, for the error notice when it fails. */
+const ACTIONS: Record<Exclude<WebviewMessage, { id: number }>['type'], string> = {
+  ready: 'open the clip', run: 'run the model', cancel: 'cancel the run', export: 'export', openSettings: 'open the settings', link: 'follow the link',
+  saveView: 'remember the view', selection: 'take the selection',
+};
 /** Finished runs kept across all editors (switching back, or reopening a file, is instant). */
 const CACHED_RUNS = 8;
 
@@ -43,28 +102,23 @@ export class EditorSession {
   private running: AbortController | undefined;
   private choice: RunChoice | undefined;
   private loading = 0;
+  /** The region selected in the webview, in seconds. */
+  private region: [number, number] | undefined;
 
   constructor(
-    private readonly context: vscode.ExtensionContext,
-    private readonly uri: vscode.Uri,
-    private readonly panel: vscode.WebviewPanel,
-    private readonly engine: () => Promise<WorkerRunner>,
-    private readonly playback: PlaybackCache,
+    private readonly host: EditorHost,
+    private readonly engine: () => Promise<ModelRunner>,
     /** Shared by the provider's editors, keyed by clip content and run options; insertion order = least recently shown first. */
     private readonly runs: Map<string, Run>,
   ) {}
 
-  private get savedKey(): string {
-    return `audioSae.view:${this.uri.toString()}`;
-  }
-
   /** The view remembered for this file in this workspace (validated again: settings may have changed since). */
   private saved(): SavedView {
-    return parseSavedView(this.context.workspaceState.get(this.savedKey), { backbones: ALL_BACKBONES, dictSize: 0 });
+    return parseSavedView(this.host.savedView(), { backbones: ALL_BACKBONES, dictSize: 0 });
   }
 
   private post(message: HostMessage): void {
-    if (!this.disposed) void this.panel.webview.postMessage(message);
+    if (!this.disposed) this.host.post(message);
   }
 
   private activity(activity: Activity): void {
@@ -76,7 +130,7 @@ export class EditorSession {
   }
 
   private get fileName(): string {
-    return basename(this.uri.path);
+    return this.host.fileName;
   }
 
   /** The dictionary size of the run shown (for validating feature ids), 0 if none. */
@@ -85,14 +139,14 @@ export class EditorSession {
   }
 
   private settings(): EditorSettings {
-    const config = vscode.workspace.getConfiguration('audioSae');
-    const spec = ALL_BACKBONES.find((b) => b.id === config.get<string>('backbone')) ?? BACKBONES[0]!;
-    const saePath = config.get<string>('saePath') || '';
+    const setting = this.host.setting.bind(this.host);
+    const spec = ALL_BACKBONES.find((b) => b.id === setting('backbone', '')) ?? BACKBONES[0]!;
+    const saePath = setting('saePath', '');
     const choice: RunChoice = this.choice ?? {
       backbone: spec.id,
-      layer: Math.min(Math.max(1, config.get<number>('layer', 6)), spec.layers),
+      layer: Math.min(Math.max(1, setting('layer', 6)), spec.layers),
       sae: saePath ? 'local' : 'hub',
-      mode: config.get('saeMode', 'auto'),
+      mode: setting('saeMode', 'auto'),
     };
     return {
       backbones: ALL_BACKBONES.map((b) => ({ id: b.id, label: b.label, family: b.family, layers: b.layers, demo: DEMO_BACKBONES.includes(b) })),
@@ -101,35 +155,50 @@ export class EditorSession {
     };
   }
 
+  /**
+   * Acts on a (validated) message from the webview. Whatever goes wrong, the webview hears of it: a request
+   * gets a `failed` reply with its id, anything else an error notice.
+   */
   async handle(message: WebviewMessage): Promise<void> {
+    try {
+      await this.dispatch(message);
+    } catch (e) {
+      const text = e instanceof Error ? e.message : String(e);
+      if ('id' in message) this.post({ type: 'failed', id: message.id, request: message.type, message: text });
+      else this.notice(`Could not ${ACTIONS[message.type]}: ${text}`, 'error');
+    }
+  }
+
+  private async dispatch(message: WebviewMessage): Promise<void> {
+    this.failForTesting(message.type);
     switch (message.type) {
       case 'ready':
         this.choice = message.choice ?? this.choice ?? this.saved().choice;
         return this.load();
       case 'saveView':
-        return void this.context.workspaceState.update(this.savedKey, message.saved);
+        return this.host.saveView(message.saved);
       case 'run':
         return this.run(message.choice);
       case 'cancel':
         return this.cancel();
       case 'view': {
-        if (!this.store) return this.post({ type: 'failed', id: message.id, message: 'The clip is not loaded yet.' });
+        if (!this.store) return this.post({ type: 'failed', id: message.id, request: message.type, message: 'The clip is not loaded yet.' });
         const reply = this.store.view(message.t0S, message.t1S, message.columns, this.shown?.codes, message.features);
         return this.post({ type: 'view', id: message.id, choice: this.shown?.choice, ...reply });
       }
       case 'frame': {
         const f = this.shown?.codes?.frame(message.frame, 12);
-        if (!f) return this.post({ type: 'failed', id: message.id, message: `Frame ${message.frame} has no features (yet).` });
+        if (!f) return this.post({ type: 'failed', id: message.id, request: message.type, message: `Frame ${message.frame} has no features (yet).` });
         return this.post({ type: 'frame', id: message.id, frame: message.frame, timeS: message.frame / 50, ...f });
       }
       case 'rank': {
         const codes = this.shown?.codes;
-        if (!codes) return this.post({ type: 'failed', id: message.id, message: 'No model run is shown.' });
+        if (!codes) return this.post({ type: 'failed', id: message.id, request: message.type, message: 'No model run is shown.' });
         return this.post({ type: 'rank', id: message.id, fromFrame: message.fromFrame, toFrame: message.toFrame, by: message.by, stats: codes.rank(message.fromFrame, message.toFrame, message.by, message.n) });
       }
       case 'firing': {
         const codes = this.shown?.codes;
-        if (!codes) return this.post({ type: 'failed', id: message.id, message: 'No model run is shown.' });
+        if (!codes) return this.post({ type: 'failed', id: message.id, request: message.type, message: 'No model run is shown.' });
         const frame = codes.nextFiring(message.feature, message.fromFrame, message.direction) ?? -1;
         return this.post({ type: 'firing', id: message.id, feature: message.feature, frame });
       }
@@ -138,18 +207,32 @@ export class EditorSession {
       case 'link':
         return this.link(message.what, message.feature);
       case 'openSettings':
-        return void vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`);
+        return this.host.openSettings();
+      case 'selection':
+        this.region = message.startS === undefined ? undefined : [message.startS, message.endS!];
+        return;
+      default:
+        return assertNever(message);
     }
+  }
+
+  /**
+   * Makes the handler of the listed request types throw (the hidden setting `audioSae.testing.failRequests`), so
+   * the end-to-end tests can check that a failing handler still answers and the webview says so.
+   */
+  private failForTesting(type: WebviewMessage['type']): void {
+    const fail = this.host.setting<unknown>('testing.failRequests', []);
+    if (Array.isArray(fail) && fail.includes(type)) throw new Error(`the ${type} handler failed (audioSae.testing.failRequests lists it)`);
   }
 
   /** Reads, decodes and shows the file (again after a change on disk), then runs the chosen model if trusted. */
   async load(): Promise<void> {
     const generation = ++this.loading;
     const stale = () => this.disposed || generation !== this.loading;
-    this.post({ type: 'init', fileName: this.fileName, trusted: vscode.workspace.isTrusted, settings: this.settings(), saved: this.saved() });
+    this.post({ type: 'init', fileName: this.fileName, trusted: this.host.isTrusted(), settings: this.settings(), saved: this.saved() });
     try {
       this.activity({ kind: 'decoding' });
-      const bytes = await vscode.workspace.fs.readFile(this.uri);
+      const bytes = await this.host.readClip();
       const hash = createHash('sha256').update(bytes).digest('hex');
       const decoded = await decodeAudio(bytes, this.fileName);
       const runner = await this.engine();
@@ -160,9 +243,9 @@ export class EditorSession {
       const store = (this.store = new ClipStore(samples));
       this.post({
         type: 'clip', durationS: decoded.channels[0]!.length / decoded.sampleRateHz, sourceRateHz: decoded.sampleRateHz, channels: decoded.sourceChannels ?? decoded.channels.length,
-        peak: store.peak, nMels: store.nMels, melFrames: store.melFrames, melFramesPerSecond: 100,
+        peak: store.peak, nMels: store.nMels, melFrames: store.melFrames, melFramesPerSecond: 100, melAxis: melAxis(),
       });
-      void this.playback.uriFor(hash, samples, this.panel.webview).then((uri) => !stale() && this.post({ type: 'playback', uri }), (e: Error) => {
+      void this.host.playbackUri(hash, samples).then((uri) => !stale() && this.post({ type: 'playback', uri }), (e: Error) => {
         this.notice(`Playback unavailable: ${e.message}`, 'warning');
       });
       this.activity({ kind: 'mel' });
@@ -172,7 +255,7 @@ export class EditorSession {
         this.post({ type: 'mel', framesDone: store.melDone, melFrames: store.melFrames });
       });
       if (stale()) return;
-      if (!vscode.workspace.isTrusted) return this.activity({ kind: 'restricted' });
+      if (!this.host.isTrusted()) return this.activity({ kind: 'restricted' });
       this.activity({ kind: 'idle' });
       await this.run(this.settings().choice);
     } catch (e) {
@@ -180,11 +263,16 @@ export class EditorSession {
     }
   }
 
-  private keyOf(choice: RunChoice): string {
-    const config = vscode.workspace.getConfiguration('audioSae');
-    const options = [config.get('tap', 'block'), config.get('normalizeInput', false), config.get('maxHubertSeconds', 60)];
-    const local = choice.sae === 'local' ? config.get<string>('saePath', '') : '';
-    return JSON.stringify([this.contentHash, choice.backbone, choice.layer, choice.sae, local, choice.mode, ...options]);
+  /**
+   * The cache key of a run: everything that changes its result. The weights folder counts for the backbones
+   * that read it (not the bundled demo ones), the SAE file for a local SAE.
+   */
+  runKey(choice: RunChoice): string {
+    const setting = this.host.setting.bind(this.host);
+    const options = [setting('tap', 'block'), setting('normalizeInput', false), setting('maxHubertSeconds', 60)];
+    const local = choice.sae === 'local' ? setting('saePath', '') : '';
+    const weights = DEMO_BACKBONES.some((b) => b.id === choice.backbone) ? '' : setting('weightsFolder', '');
+    return JSON.stringify([this.contentHash, choice.backbone, choice.layer, choice.sae, local, weights, choice.mode, ...options]);
   }
 
   private show(run: Run): void {
@@ -197,9 +285,9 @@ export class EditorSession {
   /** Shows a model run on the clip: from the cache, or computed with results streamed per window. */
   async run(choice: RunChoice): Promise<void> {
     const store = this.store;
-    if (!store || !vscode.workspace.isTrusted) return;
+    if (!store || !this.host.isTrusted()) return;
     this.choice = choice;
-    const key = this.keyOf(choice);
+    const key = this.runKey(choice);
     const cached = this.runs.get(key);
     if (cached?.state.complete) {
       this.running?.abort();
@@ -215,16 +303,16 @@ export class EditorSession {
     // bundled demo model and the local-file settings for the first.
     let stage: 'models' | 'run' = 'models';
     try {
-      const config = vscode.workspace.getConfiguration('audioSae');
+      const setting = this.host.setting.bind(this.host);
       const demo = DEMO_BACKBONES.some((b) => b.id === choice.backbone);
-      const saePath = config.get<string>('saePath') || undefined;
+      const saePath = setting('saePath', '') || undefined;
       if (choice.sae === 'local' && !saePath) throw new Error('No local SAE file is set: choose one in the setting "audioSae.saePath", or use the authors\' SAE.');
       const resolved = await resolveModels({
         backbone: choice.backbone,
         layer: choice.layer,
-        weights: demo ? undefined : config.get<string>('weightsFolder') || undefined,
+        weights: demo ? undefined : setting('weightsFolder', '') || undefined,
         sae: choice.sae === 'local' ? saePath : undefined,
-        demoModelsDir: vscode.Uri.joinPath(this.context.extensionUri, 'media', 'demo', 'models').fsPath,
+        demoModelsDir: this.host.demoModelsDir,
         signal: running.signal,
       });
       stage = 'run';
@@ -237,10 +325,10 @@ export class EditorSession {
         weightsFolder: resolved.weightsFolder,
         saePath: resolved.saePath,
         layer: choice.layer,
-        tap: config.get('tap', 'block'),
+        tap: setting('tap', 'block'),
         mode: choice.mode,
-        normalizeInput: config.get('normalizeInput', false),
-        maxHubertSeconds: config.get('maxHubertSeconds', 60),
+        normalizeInput: setting('normalizeInput', false),
+        maxHubertSeconds: setting('maxHubertSeconds', 60),
         melWindow: spec.family === 'whisper' && resolved.spec.melBins === 80 ? (i) => store.melWindow(i) : undefined,
         signal: running.signal,
         onStart: ({ sae, mode, totalFrames }) => {
@@ -275,7 +363,10 @@ export class EditorSession {
         if (this.running === running) this.activity(running.signal.aborted ? { kind: 'cancelled', choice } : { kind: 'idle' });
         return;
       }
-      run.state = { ...run.state, framesDone: summary.frames, complete: true, meanL0: summary.metrics.l0, notes: summary.notes.map((n) => n.replace(resolved.saePath, 'The SAE')) };
+      // The engine's note that mean L0 is far from k is the one warning among the notes.
+      const far = l0Note(summary.metrics.l0, summary.sae.k);
+      const notes = summary.notes.map((n) => ({ text: n.replace(resolved.saePath, 'The SAE'), level: n === far ? 'warning' as const : 'info' as const }));
+      run.state = { ...run.state, framesDone: summary.frames, complete: true, meanL0: summary.metrics.l0, notes };
       while (this.runs.size > CACHED_RUNS) this.runs.delete(this.runs.keys().next().value!);
       if (this.shown === run) {
         this.post(run.state);
@@ -292,6 +383,19 @@ export class EditorSession {
     } finally {
       if (this.running === running) this.running = undefined;
     }
+  }
+
+  /**
+   * The region selected in this editor and the features that fire in it (of the run shown, by their maximum
+   * there), or undefined when nothing is selected or no run is shown.
+   */
+  selection(): EditorSelection | undefined {
+    const run = this.shown;
+    if (!this.region || !run?.codes) return undefined;
+    const [startS, endS] = this.region;
+    const fps = run.codes.framesPerSecond;
+    const fired = run.codes.rank(Math.floor(startS * fps), Math.ceil(endS * fps), 'max', run.codes.dictSize);
+    return { uri: this.host.clipUri, start_s: startS, end_s: endS, backbone: run.choice.backbone, layer: run.choice.layer, features: fired.map((f) => f.id) };
   }
 
   /** Stops the model run in progress after its current window. */
@@ -342,30 +446,28 @@ export class EditorSession {
       png: () => ({ name: `${stem}.${tag}.png`, filters: { PNG: ['png'] }, bytes: () => new Uint8Array(png!) }),
     };
     const { name, filters, bytes } = plan[what]();
-    const folder = this.uri.with({ path: posix.dirname(this.uri.path) });
-    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(folder, name), filters });
+    const target = await this.host.saveTarget(name, filters);
     if (!target) return;
-    try {
-      await vscode.workspace.fs.writeFile(target, await bytes());
-      const empty = what.startsWith('codes') && f!.indices.length === 0;
-      if (empty) this.notice(`Saved ${basename(target.path)}: empty, no feature fires in this run (${what === 'codes-npy' ? 'all codes are zero' : 'no rows'}).`, 'warning');
-      else this.notice(`Saved ${basename(target.path)}`);
-    } catch (e) {
-      this.notice(`${target.fsPath}: ${(e as Error).message}`, 'error');
-    }
+    // A failure to write reaches the webview through handle() as an error notice; readers never see half a file.
+    const data = await bytes();
+    if (target.fsPath) await writeFileAtomic(target.fsPath, data);
+    else await target.write!(data);
+    const empty = what.startsWith('codes') && f!.indices.length === 0;
+    if (empty) this.notice(`Saved ${target.name}: empty, no feature fires in this run (${what === 'codes-npy' ? 'all codes are zero' : 'no rows'}).`, 'warning');
+    else this.notice(`Saved ${target.name}`);
   }
 
-  /** Hands a feature of the run shown to another part of the product (feature page, top clips). */
+  /**
+   * Hands a feature of the run shown to another part of the product through its command: its feature page
+   * (`audioSae.showFeaturePage`) or its top clips in the sidebar (`audioSae.findTopClips`), both with
+   * `{ feature, layer, backbone }`. Until the part that registers the command is installed, says so.
+   */
   private async link(what: LinkKind, feature: number): Promise<void> {
     const run = this.shown;
-    if (!run) return;
-    const command = what === 'featurePage' ? 'audioSae.showFeaturePage' : 'audioSae.findTopClips';
-    // The feature sidebar and the corpus analyses register these; until they are installed, say so.
-    if (!(await vscode.commands.getCommands(true)).includes(command)) {
-      const place = what === 'featurePage' ? 'Feature pages (the feature sidebar)' : 'Top clips across a corpus';
-      return this.notice(`${place}: not available in this version yet.`);
-    }
-    await vscode.commands.executeCommand(command, { backbone: run.choice.backbone, layer: run.choice.layer, sae: run.choice.sae, feature, clip: this.uri.toString() });
+    if (!run) return this.notice('No model run is shown: its features link to their pages once it has run.', 'warning');
+    const command = LINK_COMMANDS[what];
+    if (!(await this.host.hasCommand(command))) return this.notice(what === 'featurePage' ? 'the feature page is not installed' : 'finding top clips is not installed');
+    await this.host.executeCommand(command, { feature, layer: run.choice.layer, backbone: run.choice.backbone });
   }
 }
 
