@@ -23,11 +23,25 @@ export function assertNever(x: never): never {
   throw new Error(`unexpected message: ${JSON.stringify(x)}`);
 }
 
-/** The ArrayBuffers behind a set of tensors, for a transfer list (each buffer once). */
-export function transferablesOf(tensors: Record<string, HostTensor> | undefined): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  for (const t of Object.values(tensors ?? {})) {
-    if (t.data.buffer instanceof ArrayBuffer) out.add(t.data.buffer);
+/**
+ * Tensors ready to post with a transfer list: a tensor whose data is a view of part of a larger buffer (a
+ * window of a clip, a subarray) is copied into a buffer of its own first, since transferring the parent buffer
+ * would detach it (and every other view of it) for the sender. Data that spans its whole buffer is transferred
+ * as it is, each buffer once; SharedArrayBuffers are shared, not transferred.
+ */
+export function forTransfer(tensors: Record<string, HostTensor>): { tensors: Record<string, HostTensor>; transfer: ArrayBuffer[] } {
+  const out: Record<string, HostTensor> = {};
+  const transfer = new Set<ArrayBuffer>();
+  for (const [name, t] of Object.entries(tensors)) {
+    const { data } = t;
+    if (!(data.buffer instanceof ArrayBuffer)) {
+      out[name] = t;
+      continue;
+    }
+    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+    const own = whole ? data : data.slice();
+    out[name] = own === data ? t : { ...t, data: own };
+    transfer.add(own.buffer as ArrayBuffer);
   }
-  return [...out];
+  return { tensors: out, transfer: [...transfer] };
 }

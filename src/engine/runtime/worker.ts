@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { isUserError } from '../errors.ts';
-import { assertNever, transferablesOf, type WorkerReply, type WorkerRequest } from '../../shared/workerProtocol.ts';
+import { assertNever, forTransfer, type WorkerReply, type WorkerRequest } from '../../shared/workerProtocol.ts';
 import { InProcessRunner } from './inProcess.ts';
 import { chooseProvider } from './providers.ts';
 
@@ -14,7 +14,9 @@ let runner: InProcessRunner | undefined;
 let queue = Promise.resolve();
 
 function reply(message: WorkerReply): void {
-  port.postMessage(message, message.type === 'ok' ? transferablesOf(message.outputs) : []);
+  if (message.type !== 'ok' || !message.outputs) return port.postMessage(message);
+  const sent = forTransfer(message.outputs);
+  port.postMessage({ ...message, outputs: sent.tensors }, sent.transfer);
 }
 
 async function handle(req: WorkerRequest): Promise<WorkerReply> {

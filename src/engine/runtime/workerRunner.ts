@@ -1,11 +1,12 @@
 /**
  * A ModelRunner whose sessions live in the engine worker (worker.ts). Each request has an id and a timeout;
  * error replies reject the request; if the worker dies or the runner is disposed, every pending request
- * rejects. Tensor buffers are transferred, not copied: callers must not reuse a feed's buffer afterwards.
+ * rejects. A feed that owns its whole buffer is transferred, not copied (callers must not reuse it afterwards);
+ * a feed that is a view of part of a larger buffer is copied, so the rest of that buffer stays usable.
  */
 import { Worker } from 'node:worker_threads';
 import { AudioSaeError } from '../errors.ts';
-import { transferablesOf, type ExecutionProviderChoice, type WorkerReply, type WorkerRequest } from '../../shared/workerProtocol.ts';
+import { forTransfer, type ExecutionProviderChoice, type WorkerReply, type WorkerRequest } from '../../shared/workerProtocol.ts';
 import type { HostTensor, ModelRunner, ModelSource } from './types.ts';
 
 type Pending = { resolve: (r: WorkerReply & { type: 'ok' }) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
@@ -98,7 +99,8 @@ export class WorkerRunner implements ModelRunner {
   }
 
   async run(key: string, feeds: Record<string, HostTensor>, outputNames?: string[]): Promise<Record<string, HostTensor>> {
-    const r = await this.request({ type: 'run', key, feeds, outputNames }, transferablesOf(feeds));
+    const sent = forTransfer(feeds);
+    const r = await this.request({ type: 'run', key, feeds: sent.tensors, outputNames }, sent.transfer);
     if (r.provider) this.provider = r.provider;
     return r.outputs!;
   }
