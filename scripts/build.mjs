@@ -30,6 +30,9 @@ const builds = [
   // The editor webview: a browser bundle, no Node.
   { entryPoints: { editor: 'webview/editor/main.ts' }, outdir: 'dist/webview', bundle: true, platform: 'browser', format: 'iife',
     target: 'es2022', sourcemap: 'linked', logLevel: 'warning' },
+  // The sidebar's webviews (Feature search view, Feature page), each with its stylesheet.
+  { entryPoints: { sidebar: 'webview/sidebar/main.ts', featurePage: 'webview/featurePage/main.ts' }, outdir: 'dist/webview', bundle: true, platform: 'browser',
+    format: 'iife', target: 'es2022', sourcemap: 'linked', logLevel: 'warning' },
 ];
 
 // The codicon font for the webviews' toolbar icons (vscode-elements' <vscode-icon> looks for this stylesheet).

@@ -126,6 +126,7 @@ export class FeatureSearch {
   private readonly haystack: string[];
   private readonly tagLists: (string[] | undefined)[];
   private readonly orders = new Map<string, Int32Array>();
+  private readonly annotations = new Map<number, FeatureText>();
 
   constructor(readonly columns: FeatureColumns, annotations: ReadonlyMap<number, FeatureText> = new Map()) {
     this.haystack = new Array<string>(columns.count).fill('');
@@ -133,10 +134,17 @@ export class FeatureSearch {
     for (const [f, a] of annotations) this.setAnnotation(f, a);
   }
 
+  /** The annotation text a feature is searched by (undefined: none). */
+  annotationOf(feature: number): FeatureText | undefined {
+    return this.annotations.get(feature);
+  }
+
   /** Updates one feature's annotation text (undefined: none). */
   setAnnotation(feature: number, a: FeatureText | undefined): void {
     if (!Number.isInteger(feature) || feature < 0 || feature >= this.columns.count) return;
     const empty = !a || (a.name === '' && a.notes === '' && a.tags.length === 0);
+    if (empty) this.annotations.delete(feature);
+    else this.annotations.set(feature, { name: a.name, notes: a.notes, tags: [...a.tags] });
     this.haystack[feature] = empty ? '' : `${a.name}\n${a.notes}\n${a.tags.join(' ')}`.toLowerCase();
     this.tagLists[feature] = empty ? undefined : a.tags.map((t) => t.toLowerCase());
   }

@@ -1,0 +1,82 @@
+/**
+ * The messages between the host and the two sidebar webviews: the Feature search view and the Feature page
+ * panel. Discriminated unions on `type`; requests carry an `id` and are answered by a reply with the same id
+ * (or `failed`). Binary data (the search columns, result ids, audio) crosses as typed arrays. Type-only: the
+ * webviews import this file's types and nothing else from the host.
+ */
+import type { FeatureStatsData, NeighbourFeature } from '../featurePage/data.ts';
+import type { FeatureColumns, FeatureQuery } from './search.ts';
+
+// ------------------------------------------------------------------------------------------- search view
+
+/** The layer the search view shows, with the columns (FeatureColumns but `count`) it draws rows and sparklines from. */
+export interface SearchLayer extends Omit<FeatureColumns, 'count'> {
+  storePath: string;
+  storeName: string;
+  runId: string;
+  backbone: string;
+  layer: number;
+  dictSize: number;
+  /** e.g. "Another process is writing this store: shown read-only as last read." */
+  readOnlyNote?: string;
+  /** feature → annotation name, for annotated features */
+  names: Record<number, string>;
+}
+
+export type SearchQueryMessage = Omit<FeatureQuery, 'within'> & { inSelection?: boolean };
+
+export type SearchToHost =
+  | { type: 'ready' }
+  | { type: 'search'; seq: number; query: SearchQueryMessage }
+  | { type: 'open'; feature: number }
+  | { type: 'startRun' };
+
+export type HostToSearch =
+  /** layer undefined: nothing to search; `message` says why and what to do */
+  | { type: 'layer'; layer: SearchLayer | undefined; message?: string }
+  | { type: 'results'; seq: number; features: Int32Array; problems: string[]; selectionNote?: string; elapsedMs: number }
+  | { type: 'names'; names: Record<number, string> };
+
+// ------------------------------------------------------------------------------------------- feature page
+
+export interface AnnotationData {
+  name: string;
+  notes: string;
+  tags: string[];
+  updatedAt: number | null;
+}
+
+export interface FeaturePageData {
+  storePath: string;
+  stats: FeatureStatsData;
+  /** name per feature id of the annotated neighbours */
+  names: Record<number, string>;
+  nearest: { features: NeighbourFeature[] } | { note: string };
+  /** Analyses by other parts of the engine not available here, each with why. */
+  notComputed: { what: string; note: string }[];
+  annotation: AnnotationData;
+  readOnlyNote?: string;
+  /** where the annotations are kept */
+  journalPath: string;
+  loadMs: number;
+}
+
+export type PageToHost =
+  | { type: 'ready' }
+  | { type: 'play'; id: number; rank: number }
+  | { type: 'openAt'; id: number; rank: number }
+  | { type: 'annotate'; id: number; name: string; notes: string; tags: string[] }
+  | { type: 'openFeature'; feature: number };
+
+export type HostToPage =
+  | { type: 'page'; data: FeaturePageData }
+  | { type: 'pageFailed'; message: string }
+  | { type: 'snippet'; id: number; samples: Float32Array; sampleRateHz: number; startS: number; peakS: number }
+  | { type: 'opened'; id: number; note?: string }
+  | { type: 'saved'; id: number; updatedAt: number | null }
+  | { type: 'annotation'; annotation: AnnotationData }
+  | { type: 'failed'; id: number; message: string };
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected message ${JSON.stringify(x)}`);
+}
