@@ -4,7 +4,8 @@
  *   <cache>/models--<org>--<name>/snapshots/<commit>/<path>    relative symlink to the blob (a copy where links fail)
  *   <cache>/models--<org>--<name>/refs/<revision>              the commit hash a branch or tag pointed to
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 export function repoFolder(cacheDir: string, repo: string): string {
@@ -33,18 +34,31 @@ export function writeRef(cacheDir: string, repo: string, revision: string, commi
   if (revision === commit) return;
   const ref = join(repoFolder(cacheDir, repo), 'refs', revision);
   mkdirSync(dirname(ref), { recursive: true });
-  const tmp = `${ref}.tmp`;
+  const tmp = uniqueTmp(ref); // processes sharing the cache may write the same ref at once
   writeFileSync(tmp, commit);
   renameSync(tmp, ref);
 }
 
-/** Points snapshots/<commit>/<path> at the blob: a relative symlink, or a copy where symlinks are not allowed. */
+/**
+ * Points snapshots/<commit>/<path> at the blob: a relative symlink, or a copy where symlinks are not allowed.
+ * Made under a temporary name and renamed over the old one, so processes doing it at once never see it missing.
+ */
 export function linkSnapshot(blob: string, snapshot: string): void {
   mkdirSync(dirname(snapshot), { recursive: true });
-  if (existsSync(snapshot)) rmSync(snapshot, { force: true });
+  const tmp = uniqueTmp(snapshot);
   try {
-    symlinkSync(relative(dirname(snapshot), blob), snapshot);
+    symlinkSync(relative(dirname(snapshot), blob), tmp);
   } catch {
-    copyFileSync(blob, snapshot);
+    copyFileSync(blob, tmp);
   }
+  try {
+    renameSync(tmp, snapshot);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+function uniqueTmp(path: string): string {
+  return `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
 }

@@ -5,7 +5,8 @@
  *   2. if blobs/<etag> is there, only the snapshot link and refs/<revision> are written;
  *   3. otherwise GET into blobs/<etag>.incomplete, resuming from its size with a Range request, retrying
  *      dropped connections and 5xx answers; the size and, for sha256 ETags, the hash are checked before the file
- *      is renamed into place, so a truncated file never sits where a complete one is expected.
+ *      is renamed into place, so a truncated file never sits where a complete one is expected; a lock file beside
+ *      the blob (io/lock.ts) lets one of several processes sharing the cache download it while the others wait.
  * The token goes only to the endpoint's own origin, never to a host a redirect leads to. With HF_HUB_OFFLINE,
  * or when the Hub cannot be reached, files come from the cache alone.
  */
@@ -14,6 +15,7 @@ import { createReadStream, existsSync, mkdirSync, openSync, closeSync, renameSyn
 import { dirname } from 'node:path';
 import { AudioSaeError } from '../errors.ts';
 import { writeBody } from '../io/files.ts';
+import { withLock } from '../io/lock.ts';
 import { blobPath, cachedCommit, linkSnapshot, snapshotPath, writeRef } from './cache.ts';
 import { hubConfigFromEnv, type HubConfig } from './config.ts';
 
@@ -184,21 +186,25 @@ export async function hubDownload(o: HubDownloadOptions): Promise<string> {
       const snapshot = snapshotPath(config.cacheDir, o.repo, meta.commit, o.path);
       if (!existsSync(blob)) {
         mkdirSync(dirname(blob), { recursive: true });
-        const incomplete = `${blob}.incomplete`;
-        await fetchInto(meta, incomplete, o, config);
-        const size = statSync(incomplete).size;
-        if (size !== meta.size) {
-          if (size > meta.size) rmSync(incomplete);
-          throw new Transient(`received ${size} of ${meta.size} bytes`);
-        }
-        if (/^[0-9a-f]{64}$/.test(meta.etag)) {
-          const digest = await sha256Of(incomplete);
-          if (digest !== meta.etag) {
-            rmSync(incomplete);
-            throw new AudioSaeError(`the downloaded file's SHA-256 (${digest}) does not match the Hub's (${meta.etag}); it was discarded.`, fileLabel(o), 'Try again; if it persists, the mirror or proxy is serving a wrong file.');
+        // One process per blob downloads (processes sharing the cache wait, then find it there).
+        await withLock(blob, async () => {
+          if (existsSync(blob)) return;
+          const incomplete = `${blob}.incomplete`;
+          await fetchInto(meta, incomplete, o, config);
+          const size = statSync(incomplete).size;
+          if (size !== meta.size) {
+            if (size > meta.size) rmSync(incomplete);
+            throw new Transient(`received ${size} of ${meta.size} bytes`);
           }
-        }
-        renameSync(incomplete, blob);
+          if (/^[0-9a-f]{64}$/.test(meta.etag)) {
+            const digest = await sha256Of(incomplete);
+            if (digest !== meta.etag) {
+              rmSync(incomplete);
+              throw new AudioSaeError(`the downloaded file's SHA-256 (${digest}) does not match the Hub's (${meta.etag}); it was discarded.`, fileLabel(o), 'Try again; if it persists, the mirror or proxy is serving a wrong file.');
+            }
+          }
+          renameSync(incomplete, blob);
+        }, { signal: o.signal });
       }
       linkSnapshot(blob, snapshot);
       writeRef(config.cacheDir, o.repo, revision, meta.commit);

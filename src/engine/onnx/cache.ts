@@ -9,13 +9,15 @@
  * however many graphs use it (onnxruntime resolves external data relative to the model's folder and refuses
  * paths that leave it, so sharing happens within the group folder). Every file is written to a temporary name
  * and renamed into place, so a failed or interrupted build never leaves a file that looks valid; tensors are
- * content-addressed, so two processes building at once write identical files.
+ * content-addressed, so two processes building at once write identical files; a lock file beside the graph
+ * (io/lock.ts) makes one process build it while others sharing the cache wait and then reuse it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AudioSaeError } from '../errors.ts';
+import { withLockSync } from '../io/lock.ts';
 import type { GraphBuilder } from './graph.ts';
 
 /** Bump when graph builders change what they emit, so old entries are not reused. */
@@ -63,18 +65,23 @@ export function cachedGraph(dir: string, parts: Record<string, unknown>, build: 
   if (existsSync(model)) return { path: model, built: false };
   try {
     mkdirSync(join(group, 'tensors'), { recursive: true });
-    const chunks = build().toModel({
-      external: {
-        append(bytes) {
-          const name = `${createHash('sha256').update(bytes).digest('hex').slice(0, 40)}.bin`;
-          const file = join(group, 'tensors', name);
-          if (!existsSync(file)) writeFileOnce(file, [bytes]);
-          return { location: `tensors/${name}`, offset: 0 };
+    // One process builds a graph; others sharing the cache wait for it, then find it built.
+    return withLockSync(model, (lock) => {
+      if (existsSync(model)) return { path: model, built: false };
+      const chunks = build().toModel({
+        external: {
+          append(bytes) {
+            lock.refresh();
+            const name = `${createHash('sha256').update(bytes).digest('hex').slice(0, 40)}.bin`;
+            const file = join(group, 'tensors', name);
+            if (!existsSync(file)) writeFileOnce(file, [bytes]);
+            return { location: `tensors/${name}`, offset: 0 };
+          },
         },
-      },
+      });
+      writeFileOnce(model, chunks);
+      return { path: model, built: true };
     });
-    writeFileOnce(model, chunks);
-    return { path: model, built: true };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
       throw new AudioSaeError('no space left on the device while caching a model graph.', dir, 'Free disk space or point AUDIOSAE_CACHE at a larger disk.');
