@@ -7,6 +7,7 @@ import { DEMO_BACKBONES, resolveModels } from '../engine/pipeline/resolve.ts';
 import { AudioEditorProvider } from './editor/provider.ts';
 import { CorpusCommands } from './corpus/commands.ts';
 import { activateStores, storeRegistry } from './corpus/stores.ts';
+import { activateSidebar } from './sidebar/activate.ts';
 import { installCudaProvider } from '../engine/runtime/cudaProvider.ts';
 import { ortBinaryDir, ortVersion } from '../engine/runtime/providers.ts';
 import { WorkerRunner } from '../engine/runtime/workerRunner.ts';
@@ -167,7 +168,7 @@ async function offerAudioAssociations(context: vscode.ExtensionContext): Promise
 
 export function activate(context: vscode.ExtensionContext): void {
   void offerAudioAssociations(context);
-  activateStores(context);
+  activateSidebar(context, activateStores(context));
   CorpusCommands.register(context, storeRegistry());
   context.subscriptions.push(
     vscode.window.registerCustomEditorProvider(AudioEditorProvider.viewType, new AudioEditorProvider(context, engine), {
