@@ -4,10 +4,11 @@ import { verbs as cooccurrence } from './duplicates.ts';
 import * as exportTable from './export.ts';
 import * as labelSearch from './labelSearch.ts';
 import * as merge from './merge.ts';
+import * as profile from './profile.ts';
 import * as run from './run.ts';
 import * as slurm from './slurm.ts';
 import * as status from './status.ts';
 import * as windows from './windows.ts';
 
 export const spec = { name: 'corpus', summary: 'Run a corpus of clips into a DuckDB store and analyse its features (metrics, dead features, top clips, statistics, classification).' };
-export const verbs = [run, ...analyses, ...cooccurrence, labelSearch, exportTable, merge, slurm, status, windows];
+export const verbs = [run, ...analyses, ...cooccurrence, labelSearch, exportTable, merge, slurm, status, windows, profile];
