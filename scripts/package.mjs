@@ -67,7 +67,8 @@ const loaderPkgPath = join(stage, 'node_modules', '@duckdb', 'node-bindings', 'p
 const loaderPkg = JSON.parse(readFileSync(loaderPkgPath, 'utf8'));
 loaderPkg.optionalDependencies = { [duckdbBindings]: loaderPkg.optionalDependencies[duckdbBindings] };
 writeFileSync(loaderPkgPath, `${JSON.stringify(loaderPkg, null, 2)}\n`);
-writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n');
+// What vsce leaves out: the repository's own .vscodeignore (one list, whether packaged from here or from the root).
+cpSync(join(root, '.vscodeignore'), join(stage, '.vscodeignore'));
 
 const out = join(root, `audiosae-${target}.vsix`);
 // vsce includes the staged production dependencies (found with `npm list`), i.e. exactly the ones above.

@@ -2,11 +2,14 @@
  * Playback files: the 16 kHz mono signal the model hears, as 16-bit WAV in the extension's own storage, so the
  * webview's audio element streams it from disk (memory stays bounded for hour-long clips) instead of receiving
  * the clip as one message. Named by content hash and reused; the oldest are removed beyond a size budget.
+ * Each write goes to a temporary name of its own (process id and random suffix: two editors, or two windows,
+ * writing the same clip never share one) and is renamed into place; what a killed writer left is removed.
+ * No VS Code imports: the provider turns the path into a webview URI.
  */
 import { createWriteStream, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import * as vscode from 'vscode';
+import { removeStaleSiblings, siblingName } from '../../engine/io/atomicWrite.ts';
 
 const BUDGET_BYTES = 2 * 1024 ** 3;
 const CHUNK_SAMPLES = 1 << 16;
@@ -30,15 +33,26 @@ function wavHeader(samples: number): Buffer {
 }
 
 export class PlaybackCache {
-  constructor(readonly root: vscode.Uri) {}
+  /** Files being written by this process, by path (a second editor of the same clip waits for the first). */
+  private readonly writing = new Map<string, Promise<string>>();
 
-  /** A webview URI for the clip with this content hash, writing the file first if needed. */
-  async uriFor(hash: string, samples16k: Float32Array, webview: vscode.Webview): Promise<string> {
-    const dir = this.root.fsPath;
-    mkdirSync(dir, { recursive: true });
-    const path = join(dir, `${hash}.wav`);
+  constructor(readonly dir: string) {}
+
+  /** The playback file of the clip with this content hash, written first if needed. */
+  fileFor(hash: string, samples16k: Float32Array): Promise<string> {
+    const path = join(this.dir, `${hash}.wav`);
+    const pending = this.writing.get(path);
+    if (pending) return pending;
+    const written = this.write(path, samples16k).finally(() => this.writing.delete(path));
+    this.writing.set(path, written);
+    return written;
+  }
+
+  private async write(path: string, samples16k: Float32Array): Promise<string> {
+    mkdirSync(this.dir, { recursive: true });
     if (!statSync(path, { throwIfNoEntry: false })) {
-      const tmp = `${path}.${process.pid}.tmp`;
+      await removeStaleSiblings(path, '.tmp');
+      const tmp = siblingName(path, '.tmp');
       try {
         const out = createWriteStream(tmp);
         out.write(wavHeader(samples16k.length));
@@ -57,12 +71,12 @@ export class PlaybackCache {
       }
       this.prune(path);
     }
-    return webview.asWebviewUri(vscode.Uri.file(path)).toString();
+    return path;
   }
 
   /** Removes the least recently written files beyond the budget (never `keep`). */
   private prune(keep: string): void {
-    const dir = this.root.fsPath;
+    const dir = this.dir;
     const files = readdirSync(dir)
       .filter((f) => f.endsWith('.wav'))
       .map((f) => ({ path: join(dir, f), ...statSync(join(dir, f)) }))

@@ -22,7 +22,7 @@ function vscodeHost(context: vscode.ExtensionContext, uri: vscode.Uri, panel: vs
     setting: (key, fallback) => vscode.workspace.getConfiguration('audioSae').get(key, fallback),
     isTrusted: () => vscode.workspace.isTrusted,
     readClip: async () => vscode.workspace.fs.readFile(uri),
-    playbackUri: (hash, samples) => playback.uriFor(hash, samples, panel.webview),
+    playbackUri: async (hash, samples) => panel.webview.asWebviewUri(vscode.Uri.file(await playback.fileFor(hash, samples))).toString(),
     savedView: () => context.workspaceState.get(savedKey),
     saveView: (saved) => void context.workspaceState.update(savedKey, saved),
     saveTarget: async (name, filters) => {
@@ -52,7 +52,7 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
     private readonly context: vscode.ExtensionContext,
     private readonly engine: () => Promise<WorkerRunner>,
   ) {
-    this.playback = new PlaybackCache(vscode.Uri.joinPath(context.globalStorageUri, 'playback'));
+    this.playback = new PlaybackCache(vscode.Uri.joinPath(context.globalStorageUri, 'playback').fsPath);
   }
 
   openCustomDocument(uri: vscode.Uri): AudioDocument {
@@ -62,7 +62,7 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
   resolveCustomEditor(document: AudioDocument, panel: vscode.WebviewPanel): void {
     const webviewRoot = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview');
     const mediaRoot = vscode.Uri.joinPath(this.context.extensionUri, 'media');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [webviewRoot, mediaRoot, this.playback.root] };
+    panel.webview.options = { enableScripts: true, localResourceRoots: [webviewRoot, mediaRoot, vscode.Uri.file(this.playback.dir)] };
     panel.webview.html = editorHtml(panel.webview, webviewRoot, mediaRoot);
     const session = new EditorSession(vscodeHost(this.context, document.uri, panel, this.playback), this.engine, this.runs);
     const folder = vscode.Uri.joinPath(document.uri, '..');
