@@ -11,7 +11,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 GENERATORS = [
     'make_audio.py', 'make_npy.py', 'make_checkpoints.py', 'make_sae.py', 'make_whisper.py', 'make_hubert.py',
-    'make_demo_assets.py', 'make_resample.py', 'make_corpus_stats.py', 'make_design_corpus.py', 'make_cooccurrence.py', 'make_receptive_field.py', 'make_pca.py',
+    'make_demo_assets.py', 'make_resample.py', 'make_corpus_stats.py', 'make_design_corpus.py', 'make_cooccurrence.py', 'make_receptive_field.py', 'make_pca.py', 'make_profile_sae.py',
 ]
 
 for name in GENERATORS:
