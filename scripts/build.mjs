@@ -23,6 +23,7 @@ const common = {
 const builds = [
   { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } },
   { ...common, entryPoints: { 'engine-worker': 'src/engine/runtime/worker.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } },
+  { ...common, entryPoints: { 'tsne-worker': 'src/engine/interp/tsneWorker.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } },
   // Long jobs (corpus runs, the result panels' analyses) off the extension host's thread.
   { ...common, entryPoints: { 'jobs-worker': 'src/engine/jobs/worker.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' },
