@@ -11,13 +11,17 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SCHEMA_SQL } from '../src/engine/store/schema.ts';
 import {
   classifyLayer, clusterClipFeatures, corpusMetrics, deadFeatures, featureStats, layerSummary, listRuns, maxActs, resolveRun, streamMaxActs, topClips,
 } from '../src/engine/store/queries.ts';
 
+// Imported (bench/merge.ts reuses `fill`): the default sizes, and no run of its own.
+const isMain = import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
 const { values: args } = parseArgs({
+  args: isMain ? process.argv.slice(2) : [],
   options: {
     store: { type: 'string', default: 'bench/.tmp/corpus_queries.duckdb' },
     reuse: { type: 'boolean', default: false },
@@ -37,7 +41,7 @@ const LAYER = Math.min(6, LAYERS);
 const ms = (t0: number) => performance.now() - t0;
 const fmt = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`);
 
-async function fill(conn: DuckDBConnection): Promise<void> {
+export async function fill(conn: DuckDBConnection): Promise<void> {
   await conn.run(SCHEMA_SQL);
   const layerList = Array.from({ length: LAYERS }, (_, i) => i + 1).join(',');
   await conn.run(`INSERT INTO runs VALUES ('${RUN}', 'whisper-small', 'synthetic', [${layerList}], 'synthetic', '{}', 'threshold', '{}', 'bench',
@@ -60,8 +64,7 @@ async function fill(conn: DuckDBConnection): Promise<void> {
     WHERE (((hash(c * 131 + l) % ${alive}) + k * 7919) % ${alive}) % 4 <> c % 4`);
   await conn.run(`INSERT INTO clip_recon
     SELECT '${RUN}', l::SMALLINT, c::INTEGER, fr, (c % 50 = 0)::INTEGER, fr * 32.0, fr * 0.5, fr * 0.7, fr * 0.2, fr * 10.0, fr * 0.95, fr * 0.9,
-           list_transform(range(${D}), i -> random() * fr), list_transform(range(${D}), i -> (1 + random()) * fr),
-           list_transform(range(${D}), i -> (random() - 0.5) * fr), list_transform(range(${D}), i -> 0.05 * fr)
+           list_transform(range(${D}), i -> random() * fr), list_transform(range(${D}), i -> (random() - 0.5) * fr)
     FROM (SELECT clip_id AS c, frames AS fr FROM clips WHERE run_id = '${RUN}') t, range(1, ${LAYERS + 1}) b(l)`);
   await conn.run('CHECKPOINT');
 }
@@ -144,4 +147,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (isMain) await main();
