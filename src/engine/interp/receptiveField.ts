@@ -52,23 +52,41 @@ export function cutWindow(source: ColumnSource, centre: number, windowFrames: nu
   return out;
 }
 
-/**
- * The element-wise mean of windows [rows, W] (NaN columns = not covered), each column over the windows that
- * cover it, and that count per column. Float64 sums.
- */
-export function meanOfWindows(windows: readonly Float32Array[], rows: number, windowFrames: number): { mean: Float32Array; coverage: Int32Array } {
-  const sums = new Float64Array(rows * windowFrames);
-  const coverage = new Int32Array(windowFrames);
-  for (const w of windows) {
-    for (let k = 0; k < windowFrames; k++) {
-      if (Number.isNaN(w[k]!)) continue; // row 0 tells: a column is covered in every row or in none
-      coverage[k]!++;
-      for (let r = 0; r < rows; r++) sums[r * windowFrames + k] += w[r * windowFrames + k]!;
+/** The running element-wise mean of windows [rows, W] (NaN columns = not covered), Float64 sums; nothing kept. */
+export class WindowMean {
+  private readonly sums: Float64Array; // [rows, W]
+  readonly coverage: Int32Array; // [W]
+  count = 0;
+
+  constructor(readonly rows: number, readonly windowFrames: number) {
+    this.sums = new Float64Array(rows * windowFrames);
+    this.coverage = new Int32Array(windowFrames);
+  }
+
+  add(window: Float32Array): void {
+    const W = this.windowFrames;
+    this.count++;
+    for (let k = 0; k < W; k++) {
+      if (Number.isNaN(window[k]!)) continue; // row 0 tells: a column is covered in every row or in none
+      this.coverage[k]!++;
+      for (let r = 0; r < this.rows; r++) this.sums[r * W + k] += window[r * W + k]!;
     }
   }
-  const mean = new Float32Array(rows * windowFrames); // [rows, W] row-major
-  for (let r = 0; r < rows; r++) for (let k = 0; k < windowFrames; k++) mean[r * windowFrames + k] = coverage[k]! > 0 ? sums[r * windowFrames + k]! / coverage[k]! : Number.NaN;
-  return { mean, coverage };
+
+  /** Each column averaged over the windows that cover it (NaN where none does), and that count per column. */
+  finish(): { mean: Float32Array; coverage: Int32Array } {
+    const W = this.windowFrames;
+    const mean = new Float32Array(this.rows * W); // [rows, W] row-major
+    for (let r = 0; r < this.rows; r++) for (let k = 0; k < W; k++) mean[r * W + k] = this.coverage[k]! > 0 ? this.sums[r * W + k]! / this.coverage[k]! : Number.NaN;
+    return { mean, coverage: this.coverage.slice() };
+  }
+}
+
+/** The element-wise mean of windows [rows, W], each column over the windows that cover it, and that count per column. */
+export function meanOfWindows(windows: readonly Float32Array[], rows: number, windowFrames: number): { mean: Float32Array; coverage: Int32Array } {
+  const m = new WindowMean(rows, windowFrames);
+  for (const w of windows) m.add(w);
+  return m.finish();
 }
 
 /**
@@ -97,6 +115,9 @@ export function displayMelBins(backboneId: string): 80 | 128 {
   const spec = backboneById(backboneId, DEMO_BACKBONES);
   return spec.melBins ?? 80;
 }
+
+/** At most this many values of individual windows are kept (1 GiB of float32). */
+const MAX_KEPT_VALUES = 2 ** 28;
 
 export type WindowSelection = { kind: 'argmax' } | { kind: 'above'; value: number };
 
@@ -227,41 +248,50 @@ export async function receptiveField(runner: ModelRunner, conn: DuckDBConnection
       : `feature ${o.feature} never fires in run ${run.runId}, layer ${o.layer}.`);
   }
 
-  // Pass 2: the mel windows, clip by clip (only the 30 s windows they touch are computed).
-  const byClip = new Map<number, Candidate[]>();
-  for (const c of chosen) byClip.set(c.clip.clipId, [...(byClip.get(c.clip.clipId) ?? []), c]);
-  const melWindows = new Map<Candidate, Float32Array>();
-  const audio = new Map<Candidate, { samples: Float32Array; firstColumn: number }>();
-  for (const [, list] of byClip) {
-    const clip = list[0]!.clip;
+  if (o.keepWindows && chosen.length * nMels * W > MAX_KEPT_VALUES) {
+    throw new AudioSaeError(`keeping ${chosen.length} windows of ${nMels} × ${W} values would take ${((chosen.length * nMels * W * 4) / 2 ** 30).toFixed(1)} GiB.`, undefined, 'Ask for fewer with --windows, or leave out --individual.');
+  }
+
+  // Pass 2: the mel windows, clip by clip (only the 30 s windows they touch are computed), averaged as they come.
+  const byClip = new Map<number, number[]>();
+  chosen.forEach((c, i) => byClip.set(c.clip.clipId, [...(byClip.get(c.clip.clipId) ?? []), i]));
+  const melMean = new WindowMean(nMels, W);
+  const curveMean = new WindowMean(1, W);
+  const kept = o.keepWindows ? new Float32Array(chosen.length * nMels * W) : undefined; // [n, nMels, W]
+  const covered = new Int32Array(chosen.length);
+  const audio: { samples: Float32Array; firstColumn: number }[] = new Array(o.keepAudio ? chosen.length : 0);
+  for (const [, indices] of byClip) {
+    const clip = chosen[indices[0]!]!.clip;
     await withClipAudio(runner, clip, async (reader) => {
-      const centres = list.map((c) => 2 * c.frame);
+      const centres = indices.map((i) => 2 * chosen[i]!.frame);
       const mel = await clipMelColumns(runner, reader, nMels, Math.min(...centres) - half, Math.max(...centres) - half + W);
-      for (const c of list) {
-        melWindows.set(c, cutWindow(mel, 2 * c.frame, W));
-        if (o.keepAudio) audio.set(c, await windowAudio(reader, 2 * c.frame - half, W));
+      const track = tracks.get(clip.clipId);
+      for (const i of indices) {
+        const centre = 2 * chosen[i]!.frame;
+        const window = cutWindow(mel, centre, W);
+        melMean.add(window);
+        kept?.set(window, i * nMels * W);
+        covered[i] = countCovered(window, W);
+        if (track) curveMean.add(cutWindow(track, centre, W));
+        if (o.keepAudio) audio[i] = await windowAudio(reader, centre - half, W);
       }
     });
   }
-  const windows = chosen.map((c) => melWindows.get(c)!);
-  const { mean, coverage } = meanOfWindows(windows, nMels, W);
+  const { mean, coverage } = melMean.finish();
   const result: ReceptiveField = {
     runId: run.runId, layer: o.layer, feature: o.feature, nMels, windowFrames: W, centreColumn: half, mean, coverage, notes,
     picked: chosen.map((c, i) => ({
       clipId: c.clip.clipId, clip: c.clip.path, domain: c.clip.domain, startS: c.clip.startS, frame: c.frame, timeS: c.frame / SAE_FRAMES_PER_SECOND,
-      activation: c.activation, centreMelFrame: 2 * c.frame, covered: countCovered(windows[i]!, W),
+      activation: c.activation, centreMelFrame: 2 * c.frame, covered: covered[i]!,
     })),
   };
-  if (o.keepWindows) {
-    result.windows = new Float32Array(windows.length * nMels * W);
-    windows.forEach((w, i) => result.windows!.set(w, i * nMels * W));
-  }
+  if (kept) result.windows = kept;
   if (tracks.size > 0) {
-    const curve = meanOfWindows(chosen.map((c) => cutWindow(tracks.get(c.clip.clipId)!, 2 * c.frame, W)), 1, W);
+    const curve = curveMean.finish();
     result.curve = curve.mean;
     result.curveCoverage = curve.coverage;
   }
-  if (o.keepAudio) result.audio = chosen.map((c) => audio.get(c)!);
+  if (o.keepAudio) result.audio = audio;
   return result;
 }
 
