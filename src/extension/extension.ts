@@ -170,10 +170,13 @@ export function activate(context: vscode.ExtensionContext): void {
   void offerAudioAssociations(context);
   activateSidebar(context, activateStores(context));
   CorpusCommands.register(context, storeRegistry());
+  const audioEditors = new AudioEditorProvider(context, engine);
   context.subscriptions.push(
-    vscode.window.registerCustomEditorProvider(AudioEditorProvider.viewType, new AudioEditorProvider(context, engine), {
+    vscode.window.registerCustomEditorProvider(AudioEditorProvider.viewType, audioEditors, {
       supportsMultipleEditorsPerDocument: true,
     }),
+    vscode.commands.registerCommand('audioSae.editorSelection', () => audioEditors.editorSelection()),
+    vscode.commands.registerCommand('audioSae.openClipAt', (arg: unknown) => audioEditors.openClipAt(arg)),
     vscode.commands.registerCommand('audioSae.showEngineInfo', showEngineInfo),
     vscode.commands.registerCommand('audioSae.downloadModels', () => downloadModels(context)),
     vscode.commands.registerCommand('audioSae.installCudaProvider', installCuda),

@@ -154,6 +154,10 @@ export type HostMessage =
   | { type: 'mel'; framesDone: number; melFrames: number }
   | RunState
   | { type: 'activity'; activity: Activity }
+  /** Names users gave features of `backbone` layer `layer` (annotations), shown beside their ids. */
+  | { type: 'featureNames'; backbone: string; layer: number; names: Record<number, string> }
+  /** Show this moment, with this feature (of the run at `layer`) selected: the editor was opened at it. */
+  | { type: 'reveal'; timeS: number; feature?: number; layer?: number }
   /** The outcome of a one-off action (an export, a link); shown beside the status until the next action. */
   | { type: 'notice'; text: string; level: NoticeLevel }
   | ViewReply

@@ -7,7 +7,7 @@
 import type { ColormapName } from '../../src/shared/colormaps.ts';
 import type { LinkKind, RunChoice, WebviewMessage } from '../../src/shared/editorProtocol.ts';
 import { setOptions, setValue } from './dom.ts';
-import { bars, laneLabels, lanesCanvas, overviewCanvas, regionBox, specWrap, statusActions, statusRow, tooltip, trackWidth, tracks, waveCanvas, featureTable } from './layout.ts';
+import { bars, featureTable, laneLabels, lanesCanvas, overviewCanvas, regionBox, selectedBox, specWrap, statusActions, statusRow, tooltip, trackWidth, tracks, waveCanvas } from './layout.ts';
 import { Player } from './player.ts';
 import { drawAll, drawSelected, drawSpectrogram, laneData, placeOverlays, renderLaneLabels, viewPng } from './plot.ts';
 import { pointer, requestFrame, requestOverview, requestRank, requestRegion, requestView, showFailure, timeOf } from './requests.ts';
@@ -76,7 +76,7 @@ const featureOf = (e: Event) => {
 };
 laneLabels.addEventListener('click', (e) => { const id = featureOf(e); if (id !== undefined) selectFeature(id); });
 laneLabels.addEventListener('dblclick', (e) => { const id = featureOf(e); if (id !== undefined) followLink('featurePage', id); });
-for (const table of [featureTable, regionBox]) {
+for (const table of [featureTable, regionBox, selectedBox]) {
   table.addEventListener('click', (e) => {
     const target = e.target as HTMLElement;
     const link = target.closest<HTMLElement>('[data-link]');

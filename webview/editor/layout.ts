@@ -42,9 +42,11 @@ plot.append(gutter, tracks, el('div'), overviewCanvas);
 export const tooltip = el('div', { id: 'tooltip', class: 'tooltip', hidden: '' });
 export const featureTable = el('table', { id: 'features', class: 'features' });
 export const regionBox = el('div', { id: 'region', class: 'region', hidden: '' });
+/** The selected feature, with its links (its page, the clips where it fires). */
+export const selectedBox = el('div', { id: 'selected-feature', class: 'selected-feature', hidden: '' });
 const tables = el('div', { class: 'tables' });
 tables.append(featureTable, regionBox);
-app.append(bars.modelBar, bars.viewBar, statusRow.row, statusRow.errorBox, statusRow.level, notes, plot, tables, tooltip);
+app.append(bars.modelBar, bars.viewBar, statusRow.row, statusRow.errorBox, statusRow.level, notes, plot, selectedBox, tables, tooltip);
 
 /** The frequency labels beside the spectrogram, where the host says they sit on the mel axis. */
 export function setFreqAxis(ticks: MelAxisTick[]): void {

@@ -17,9 +17,9 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import { assertNever, dictionaryKey, type HostMessage, type RunState, type SavedView } from '../../src/shared/editorProtocol.ts';
 import { el, setOptions, setValue } from './dom.ts';
-import { player, showChoice } from './input.ts';
+import { player, showChoice, showMoment } from './input.ts';
 import { bars, notes, setFreqAxis, statusRow } from './layout.ts';
-import { drawAll } from './plot.ts';
+import { drawAll, drawSelected, renderLaneLabels } from './plot.ts';
 import { requestOverview, requestRank, requestRegion, requestView } from './requests.ts';
 import { model, restored, rpc, saveState, state, vscode } from './state.ts';
 import { formatDb, levelNote, peakDbfs } from './specScale.ts';
@@ -55,6 +55,7 @@ function showRun(m: RunState): void {
     // Another run: its features replace the old ones at once (the spectrogram stays until the next reply).
     model.shown = [];
     model.featureMax.clear();
+    model.names = {};
     if (model.reply) model.reply = { ...model.reply, choice: m.choice, featureCols: 0, features: [] };
     // A feature id selected in a run of another dictionary (backbone, layer or SAE) names another feature here.
     if (state.selected !== undefined && (!state.selectedIn || dictionaryKey(state.selectedIn) !== dictionaryKey(m.choice))) {
@@ -72,6 +73,20 @@ function showRun(m: RunState): void {
   showStatus();
   requestRank();
   requestRegion();
+}
+
+/** Shows a moment with a feature selected (of the run at `layer`, which the host runs if it is not shown). */
+function reveal(timeS: number, feature: number | undefined, layer: number | undefined): void {
+  const base = model.run?.choice ?? model.choice;
+  if (feature !== undefined && base) {
+    state.selected = feature;
+    state.selectedIn = { ...base, layer: layer ?? base.layer };
+    saveState();
+  }
+  showMoment(timeS);
+  renderFeatureTable();
+  renderLaneLabels();
+  drawSelected();
 }
 
 /** Messages that are not replies (replies go to their requests in rpc.ts). */
@@ -120,6 +135,16 @@ function handle(m: Exclude<HostMessage, { id: number }>): void {
       if (m.activity.kind !== model.activity.kind) statusRow.clearNotice();
       model.activity = m.activity;
       return showStatus();
+    case 'featureNames':
+      // Names of another layer's (or backbone's) features mean nothing here.
+      if (!model.run || m.backbone !== model.run.choice.backbone || m.layer !== model.run.choice.layer) return;
+      model.names = m.names;
+      document.body.dataset.names = String(Object.keys(m.names).length);
+      renderFeatureTable();
+      renderLaneLabels();
+      return requestRegion();
+    case 'reveal':
+      return reveal(m.timeS, m.feature, m.layer);
     case 'notice':
       document.body.dataset.notice = m.level;
       return statusRow.notice(m.text, m.level);

@@ -1,11 +1,11 @@
 /**
- * The tables under the plot: the clip's ranked features (with their time of max and the feature-page and
- * top-clips links) and the features of the selected region. Rendering only: rows carry `data-feature` (and
+ * The tables under the plot: the selected feature with its links, the clip's ranked features (with their time
+ * of max and the feature-page and top-clips links) and the features of the selected region. Rendering only: rows carry `data-feature` (and
  * links `data-link`, times `data-time`), and input.ts handles clicks on them.
  */
 import type { FeatureStats, LinkKind } from '../../src/shared/editorProtocol.ts';
 import { button, el } from './dom.ts';
-import { bars, featureTable, regionBox } from './layout.ts';
+import { bars, featureTable, regionBox, selectedBox } from './layout.ts';
 import { placeOverlays } from './plot.ts';
 import { featureLabel, model, state } from './state.ts';
 
@@ -19,6 +19,7 @@ function linkButton(what: LinkKind, feature: number): HTMLElement {
 }
 
 export function renderFeatureTable(): void {
+  renderSelected();
   featureTable.replaceChildren();
   const { run, shown } = model;
   if (!run || shown.length === 0) return;
@@ -53,4 +54,20 @@ export function renderRegion(stats: FeatureStats[] | undefined): void {
   const [a, b] = state.region;
   regionBox.replaceChildren(el('div', { class: 'region-title' }, `Features in ${a.toFixed(2)}–${b.toFixed(2)} s`), table);
   regionBox.removeAttribute('hidden');
+}
+
+/** The selected feature's line: its id and name, "feature page" and "find clips where this fires". */
+export function renderSelected(): void {
+  const id = state.selected;
+  if (id === undefined || !model.run) return void selectedBox.setAttribute('hidden', '');
+  const page = linkButton('featurePage', id);
+  page.id = 'selected-page';
+  page.textContent = 'Feature page';
+  page.removeAttribute('icon-only');
+  const clips = linkButton('topClips', id);
+  clips.id = 'selected-top-clips';
+  clips.textContent = 'Find clips where this fires';
+  clips.removeAttribute('icon-only');
+  selectedBox.replaceChildren(el('span', { class: 'selected-label', 'data-selected': String(id) }, `Selected: ${featureLabel(id)}`), page, clips);
+  selectedBox.removeAttribute('hidden');
 }

@@ -1,15 +1,17 @@
 /**
  * The read-only custom editor for audio files: creates the webview (strict CSP, limited resource roots, no
  * retainContextWhenHidden), gives its EditorSession what it needs of VS Code (an EditorHost), validates every
- * message from the webview, and reloads when the file changes on disk or the workspace becomes trusted.
+ * message from the webview, and reloads when the file changes on disk or the workspace becomes trusted. It
+ * also answers for its editors: the selection of the active one (`audioSae.editorSelection`) and opening a
+ * clip at a moment with a feature selected (`audioSae.openClipAt`).
  */
 import { randomBytes } from 'node:crypto';
-import { basename, posix } from 'node:path';
+import { basename, isAbsolute, posix } from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkerRunner } from '../../engine/runtime/workerRunner.ts';
 import { parseWebviewMessage, type HostMessage } from '../../shared/editorProtocol.ts';
 import { PlaybackCache } from './playback.ts';
-import { ALL_BACKBONES, EditorSession, type EditorHost, type Run } from './session.ts';
+import { ALL_BACKBONES, EditorSession, parseClipAt, type EditorHost, type EditorSelection, type Run } from './session.ts';
 
 /** The EditorHost of one editor panel: VS Code's webview, settings, file system, dialogs and commands. */
 function vscodeHost(context: vscode.ExtensionContext, uri: vscode.Uri, panel: vscode.WebviewPanel, playback: PlaybackCache): EditorHost {
@@ -47,12 +49,39 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
   static readonly viewType = 'audioSae.audioEditor';
   private readonly playback: PlaybackCache;
   private readonly runs = new Map<string, Run>();
+  /** The open editors, and the one active last (the sidebar's "fires in selection" asks it). */
+  private readonly editors = new Set<{ uri: string; session: EditorSession; panel: vscode.WebviewPanel }>();
+  private active: EditorSession | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly engine: () => Promise<WorkerRunner>,
   ) {
     this.playback = new PlaybackCache(vscode.Uri.joinPath(context.globalStorageUri, 'playback').fsPath);
+  }
+
+  /** What `audioSae.editorSelection` answers: the region selected in the active audio editor and the features firing there. */
+  editorSelection(): EditorSelection | undefined {
+    return this.active?.selection();
+  }
+
+  /**
+   * `audioSae.openClipAt { path, time_s, feature?, layer? }`: opens the clip (absolute, or relative to the first
+   * workspace folder) in this editor and shows that moment with the feature selected, at that layer.
+   */
+  async openClipAt(arg: unknown): Promise<void> {
+    const at = parseClipAt(arg);
+    if (!at) throw new Error('audioSae.openClipAt takes { path, time_s, feature?, layer? }: a clip path, a time in seconds, a feature id and a layer.');
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const uri = isAbsolute(at.path) || !folder ? vscode.Uri.file(at.path) : vscode.Uri.joinPath(folder, at.path);
+    await vscode.commands.executeCommand('vscode.openWith', uri, AudioEditorProvider.viewType);
+    // The editor resolves as it opens; take the active one of this clip (a new one, or one already open).
+    const key = uri.toString();
+    const find = () => [...this.editors].reverse().find((e) => e.uri === key && e.panel.active) ?? [...this.editors].reverse().find((e) => e.uri === key);
+    for (let waited = 0; !find() && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    const editor = find();
+    if (!editor) throw new Error(`${at.path}: the audio editor did not open.`);
+    await editor.session.reveal({ timeS: at.timeS, feature: at.feature, layer: at.layer });
   }
 
   openCustomDocument(uri: vscode.Uri): AudioDocument {
@@ -65,6 +94,9 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
     panel.webview.options = { enableScripts: true, localResourceRoots: [webviewRoot, mediaRoot, vscode.Uri.file(this.playback.dir)] };
     panel.webview.html = editorHtml(panel.webview, webviewRoot, mediaRoot);
     const session = new EditorSession(vscodeHost(this.context, document.uri, panel, this.playback), this.engine, this.runs);
+    const editor = { uri: document.uri.toString(), session, panel };
+    this.editors.add(editor);
+    this.active = session;
     const folder = vscode.Uri.joinPath(document.uri, '..');
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, basename(document.uri.path)));
     const subscriptions = [
@@ -72,6 +104,11 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
       watcher.onDidChange(() => void session.load()),
       watcher.onDidCreate(() => void session.load()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void session.load()),
+      panel.onDidChangeViewState(() => {
+        if (!panel.active) return;
+        this.active = session;
+        void session.sendFeatureNames(); // annotations may have been named since
+      }),
       panel.webview.onDidReceiveMessage((raw: unknown) => {
         const message = parseWebviewMessage(raw, { backbones: ALL_BACKBONES, dictSize: session.dictSize() });
         if (message) return void session.handle(message);
@@ -81,6 +118,8 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
       }),
     ];
     panel.onDidDispose(() => {
+      this.editors.delete(editor);
+      if (this.active === session) this.active = undefined;
       session.disposed = true;
       session.cancel();
       for (const s of subscriptions) s.dispose();

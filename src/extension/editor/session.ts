@@ -76,6 +76,32 @@ export function melAxis(hzs = [250, 500, 1000, 2000, 4000, 8000]): MelAxisTick[]
 
 export const ALL_BACKBONES = [...DEMO_BACKBONES, ...BACKBONES];
 
+/** Names of features from the user's annotations, answered by the feature sidebar. */
+export const FEATURE_NAMES_COMMAND = 'audioSae.featureNames';
+
+/** The valid entries of a `audioSae.featureNames` answer: feature ids of the dictionary, names as short one-line strings. */
+export function featureNames(raw: unknown, dictSize: number): Record<number, string> {
+  const out: Record<number, string> = {};
+  if (typeof raw !== 'object' || raw === null) return out;
+  for (const [k, v] of Object.entries(raw)) {
+    const id = Number(k);
+    if (!Number.isInteger(id) || id < 0 || id >= dictSize || typeof v !== 'string') continue;
+    const name = v.replace(/\s+/g, ' ').trim().slice(0, 80);
+    if (name) out[id] = name;
+  }
+  return out;
+}
+
+/** The arguments of `audioSae.openClipAt`, checked: `{ path, time_s, feature?, layer? }` (undefined if malformed). */
+export function parseClipAt(arg: unknown): { path: string; timeS: number; feature?: number; layer?: number } | undefined {
+  if (typeof arg !== 'object' || arg === null) return undefined;
+  const o = arg as Record<string, unknown>;
+  const int = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  if (typeof o.path !== 'string' || !o.path || typeof o.time_s !== 'number' || !Number.isFinite(o.time_s) || o.time_s < 0) return undefined;
+  if ((o.feature !== undefined && !int(o.feature)) || (o.layer !== undefined && !(int(o.layer) && (o.layer as number) >= 1))) return undefined;
+  return { path: o.path, timeS: o.time_s, feature: o.feature as number | undefined, layer: o.layer as number | undefined };
+}
+
 /** The commands (registered by the feature sidebar and the corpus analyses) that the editor's links run. */
 export const LINK_COMMANDS: Record<LinkKind, string> = { featurePage: 'audioSae.showFeaturePage', topClips: 'audioSae.findTopClips' };
 
@@ -102,6 +128,8 @@ export class EditorSession {
   private running: AbortController | undefined;
   private choice: RunChoice | undefined;
   private loading = 0;
+  /** A moment to show once the clip is (audioSae.openClipAt). */
+  private pendingReveal: { timeS: number; feature?: number; layer?: number } | undefined;
   /** The region selected in the webview, in seconds. */
   private region: [number, number] | undefined;
 
@@ -173,7 +201,7 @@ export class EditorSession {
     this.failForTesting(message.type);
     switch (message.type) {
       case 'ready':
-        this.choice = message.choice ?? this.choice ?? this.saved().choice;
+        this.choice = this.withRevealLayer(message.choice ?? this.choice ?? this.saved().choice);
         return this.load();
       case 'saveView':
         return this.host.saveView(message.saved);
@@ -245,6 +273,8 @@ export class EditorSession {
         type: 'clip', durationS: decoded.channels[0]!.length / decoded.sampleRateHz, sourceRateHz: decoded.sampleRateHz, channels: decoded.sourceChannels ?? decoded.channels.length,
         peak: store.peak, nMels: store.nMels, melFrames: store.melFrames, melFramesPerSecond: 100, melAxis: melAxis(),
       });
+      if (this.pendingReveal) this.post({ type: 'reveal', ...this.pendingReveal });
+      this.pendingReveal = undefined;
       void this.host.playbackUri(hash, samples).then((uri) => !stale() && this.post({ type: 'playback', uri }), (e: Error) => {
         this.notice(`Playback unavailable: ${e.message}`, 'warning');
       });
@@ -280,6 +310,44 @@ export class EditorSession {
     this.runs.delete(run.key);
     this.runs.set(run.key, run);
     this.post(run.state);
+    void this.sendFeatureNames();
+  }
+
+  /**
+   * Sends the names users gave the shown run's features (`audioSae.featureNames`, answered by the feature
+   * sidebar from its annotations; {} or no such command when none are open). Names are a help, not a need: a
+   * failure to get them leaves the ids alone.
+   */
+  async sendFeatureNames(): Promise<void> {
+    const run = this.shown;
+    if (!run || !(await this.host.hasCommand(FEATURE_NAMES_COMMAND))) return;
+    const { backbone, layer } = run.choice;
+    const raw = await this.host.executeCommand<unknown>(FEATURE_NAMES_COMMAND, { backbone, layer }).catch(() => undefined);
+    if (this.shown?.choice.backbone !== backbone || this.shown.choice.layer !== layer) return;
+    this.post({ type: 'featureNames', backbone, layer, names: featureNames(raw, run.state.dictSize) });
+  }
+
+  /**
+   * Shows a moment of the clip with a feature selected (the editor opened at a feature's top clip): the layer
+   * given is run, and the webview moves there once the clip is shown (at once if it already is).
+   */
+  async reveal(at: { timeS: number; feature?: number; layer?: number }): Promise<void> {
+    this.pendingReveal = at;
+    const choice = this.withRevealLayer(this.choice ?? this.settings().choice);
+    const layerChanged = choice.layer !== (this.shown?.choice.layer ?? this.choice?.layer);
+    this.choice = choice;
+    if (!this.store) return; // load() sends it after the clip
+    this.post({ type: 'reveal', ...at });
+    this.pendingReveal = undefined;
+    if (layerChanged) await this.run(choice);
+  }
+
+  /** `choice` at the layer of the moment to reveal, if there is one (clamped to the backbone's layers). */
+  private withRevealLayer<C extends RunChoice | undefined>(choice: C): C {
+    const layer = this.pendingReveal?.layer;
+    if (!choice || layer === undefined) return choice;
+    const spec = ALL_BACKBONES.find((b) => b.id === choice.backbone);
+    return { ...choice, layer: Math.max(1, Math.min(layer, spec?.layers ?? layer)) };
   }
 
   /** Shows a model run on the clip: from the cache, or computed with results streamed per window. */
