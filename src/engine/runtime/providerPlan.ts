@@ -89,7 +89,7 @@ export function prerequisiteProblem(name: ProviderName, f: ProviderFacts): strin
 function explainLinkerError(message: string): string {
   const m = message.match(/([^\s:/]+\.so[.\d]*): cannot open shared object file/);
   if (m) return `${m[1]} not found`;
-  const sym = message.match(/undefined symbol: (\S+)/);
+  const sym = message.match(/undefined symbol: ([\w.@]+)/);
   if (sym) return `undefined symbol ${sym[1]} (version mismatch)`;
   const ver = message.match(/version `([^']+)' not found/);
   if (ver) return `needs symbol version ${ver[1]} (version mismatch)`;

@@ -61,8 +61,8 @@ const NEEDS: Record<ProviderName, string> = {
   cpu: 'Set audioSae.executionProvider to "auto".',
 };
 
-/** Tries one provider: undefined and the options when usable, else the one-line reason. */
-async function attempt(name: ProviderName, facts: ProviderFacts): Promise<{ options?: ort.InferenceSession.SessionOptions; why?: string }> {
+/** Tries one provider: its session options when usable, else the one-line reason. */
+export async function tryProvider(name: ProviderName, facts: ProviderFacts): Promise<{ options?: ort.InferenceSession.SessionOptions; why?: string }> {
   const missing = prerequisiteProblem(name, facts);
   if (missing) return { why: missing };
   try {
@@ -74,14 +74,14 @@ async function attempt(name: ProviderName, facts: ProviderFacts): Promise<{ opti
 
 export async function chooseProvider(choice: ExecutionProviderChoice, facts: ProviderFacts = gatherProviderFacts()): Promise<ProviderChoice> {
   if (choice !== 'auto') {
-    const r = await attempt(choice, facts);
+    const r = await tryProvider(choice, facts);
     if (r.options) return { name: choice, notes: [`${choice} chosen in settings`], sessionOptions: r.options };
     throw new AudioSaeError(`the "${choice}" execution provider is not usable here: ${r.why}`, undefined, NEEDS[choice]);
   }
   const order = candidateOrder(facts.platform, facts.arch);
   const notes: string[] = [];
   for (const name of order) {
-    const r = await attempt(name, facts);
+    const r = await tryProvider(name, facts);
     if (r.options) {
       notes.unshift(`auto tried ${order.join(', ')} in that order; ${name} works`);
       return { name, notes, sessionOptions: r.options };
