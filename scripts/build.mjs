@@ -31,6 +31,9 @@ const builds = [
   // The editor webview: a browser bundle, no Node.
   { entryPoints: { editor: 'webview/editor/main.ts' }, outdir: 'dist/webview', bundle: true, platform: 'browser', format: 'iife',
     target: 'es2022', sourcemap: 'linked', logLevel: 'warning' },
+  // The corpus result panels (metrics, classification, dead features, top clips, feature map): one bundle, routed by view kind.
+  { entryPoints: { panels: 'webview/panels/main.ts' }, outdir: 'dist/webview', bundle: true, platform: 'browser', format: 'iife',
+    target: 'es2022', sourcemap: 'linked', logLevel: 'warning' },
   // The sidebar's webviews (Feature search view, Feature page), each with its stylesheet.
   { entryPoints: { sidebar: 'webview/sidebar/main.ts', featurePage: 'webview/featurePage/main.ts' }, outdir: 'dist/webview', bundle: true, platform: 'browser',
     format: 'iife', target: 'es2022', sourcemap: 'linked', logLevel: 'warning' },
