@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InProcessRunner } from '../../../src/engine/runtime/inProcess.ts';
-import { EditorSession, melAxis, type EditorHost, type Run } from '../../../src/extension/editor/session.ts';
+import { EditorSession, featureNames, melAxis, parseClipAt, type EditorHost, type Run } from '../../../src/extension/editor/session.ts';
 import type { HostMessage, SavedView, WebviewMessage } from '../../../src/shared/editorProtocol.ts';
 
 const demoModelsDir = new URL('../../../media/demo/models', import.meta.url).pathname;
@@ -53,9 +53,11 @@ class TestHost implements EditorHost {
   saveView(saved: SavedView): void { this.saved = saved; }
   async saveTarget(name: string) { return this.saveTo === undefined ? undefined : { name, fsPath: join(this.saveTo, name) }; }
   async hasCommand(command: string): Promise<boolean> { return this.commands.has(command); }
+  /** What commands answer (by command id). */
+  answers: Record<string, unknown> = {};
   async executeCommand<T>(command: string, ...args: unknown[]): Promise<T> {
     this.executed.push({ command, args });
-    return undefined as T;
+    return this.answers[command] as T;
   }
   openSettings(): void { this.executed.push({ command: 'openSettings', args: [] }); }
   /** The reply to request `id`. */
@@ -184,5 +186,38 @@ describe('the editor session (host side, without VS Code)', () => {
     assert.deepEqual([...sel.features].sort((a, b) => a - b), (host.reply(9) as Extract<HostMessage, { type: 'rank' }>).stats.map((s) => s.id).sort((a, b) => a - b));
     await session.handle({ type: 'selection' });
     assert.equal(session.selection(), undefined);
+  });
+
+  it('asks for the names users gave the features of the run and sends the valid ones', async () => {
+    const host = new TestHost(wav(2));
+    host.commands.add('audioSae.featureNames');
+    host.answers['audioSae.featureNames'] = { 3: 'vowel  onset\n', 7: 'hum', 99999: 'out of range', x: 'not an id', 5: 42 };
+    const session = new EditorSession(host, async () => runner, new Map());
+    await session.handle({ type: 'ready' });
+    await new Promise((r) => setTimeout(r, 10));
+    const names = host.posted.filter((m) => m.type === 'featureNames').at(-1) as Extract<HostMessage, { type: 'featureNames' }>;
+    assert.deepEqual(names, { type: 'featureNames', backbone: 'whisper-tiny-random', layer: 2, names: { 3: 'vowel onset', 7: 'hum' } });
+    assert.deepEqual(host.executed.find((e) => e.command === 'audioSae.featureNames')!.args, [{ backbone: 'whisper-tiny-random', layer: 2 }]);
+    assert.deepEqual(featureNames(undefined, 10), {}, 'no store open: no names');
+  });
+
+  it('opens at a moment with a feature selected: the layer asked for runs, and the webview hears where to go after the clip', async () => {
+    const host = new TestHost(wav(2));
+    const session = new EditorSession(host, async () => runner, new Map());
+    const opened = session.reveal({ timeS: 1.25, feature: 5, layer: 3 });
+    await session.handle({ type: 'ready' });
+    await opened;
+    const types = host.posted.map((m) => m.type);
+    assert.ok(types.indexOf('reveal') > types.indexOf('clip'), 'the reveal follows the clip');
+    assert.deepEqual(host.posted.find((m) => m.type === 'reveal'), { type: 'reveal', timeS: 1.25, feature: 5, layer: 3 });
+    assert.equal(host.lastRun()!.choice.layer, 3);
+    // Already open: the webview moves at once, and another layer runs.
+    await session.reveal({ timeS: 0.5, feature: 1, layer: 1 });
+    assert.deepEqual(host.posted.filter((m) => m.type === 'reveal').at(-1), { type: 'reveal', timeS: 0.5, feature: 1, layer: 1 });
+    assert.equal(host.lastRun()!.choice.layer, 1);
+    assert.deepEqual(parseClipAt({ path: '/c.wav', time_s: 2, feature: 3, layer: 6 }), { path: '/c.wav', timeS: 2, feature: 3, layer: 6 });
+    for (const bad of [undefined, {}, { path: '', time_s: 1 }, { path: 'a.wav', time_s: -1 }, { path: 'a.wav', time_s: 1, feature: 1.5 }, { path: 'a.wav', time_s: 1, layer: 0 }]) {
+      assert.equal(parseClipAt(bad), undefined, JSON.stringify(bad));
+    }
   });
 });
