@@ -606,3 +606,53 @@ step('results stream in window by window on the hour-long clip, and Cancel stops
   await wv.locator('#status', { hasText: 'Cancelled' }).waitFor({ timeout: T });
   assert.equal(await wv.locator('body').getAttribute('data-features'), 'whisper-small:2', 'the cancelled run never completed');
 });
+
+step('audioSae.openClipAt opens a clip at a moment with a feature selected, at the layer asked for', async () => {
+  // The feature page's "open at this time" runs this command; here a keybinding with the same arguments does.
+  const keybindings = path.join(process.env.PROFILE_ROOT, 'user-data/User/keybindings.json');
+  fs.writeFileSync(keybindings, JSON.stringify([{
+    key: 'ctrl+alt+shift+o', command: 'audioSae.openClipAt', args: { path: path.join(process.env.WORKSPACE, 'clip-30s.wav'), time_s: 12.5, feature: 3, layer: 3 },
+  }]));
+  await page.waitForTimeout(1500); // the workbench picks the file up
+  await page.locator('.part.statusbar').click({ position: { x: 700, y: 5 } }).catch(() => {}); // focus the workbench, not a webview
+  await page.keyboard.press('Control+Alt+Shift+O');
+  const wv = webview();
+  await wv.locator('#title:text("clip-30s.wav")').waitFor({ timeout: T });
+  await wv.locator('body[data-features="whisper-small:3"]').waitFor({ timeout: 5 * T });
+  await wv.locator('#overlay[data-selected="3"]').waitFor({ timeout: T });
+  await wv.locator('#selected-feature', { hasText: 'Selected: #3' }).waitFor({ timeout: T });
+  const [t0, t1] = (await wv.locator('body').getAttribute('data-view')).split('-').map(Number);
+  assert.ok(t0 <= 12.5 && 12.5 <= t1, `the view ${t0}-${t1} s shows 12.5 s`);
+  const box = await wv.locator('#spectrogram').boundingBox();
+  const x = await cursorX(wv);
+  assert.ok(Math.abs(x - ((12.5 - t0) / (t1 - t0)) * box.width) < 3, `the playhead at ${x}px stands at 12.5 s`);
+  await wv.locator('#title').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(SHOTS, 'editor-open-at.png') });
+  fs.writeFileSync(keybindings, '[]');
+});
+
+step('a request whose handler throws still gets a reply, and the editor says what failed', async () => {
+  // The hidden setting audioSae.testing.failRequests makes the host's rank handler throw.
+  const settingsFile = path.join(process.env.PROFILE_ROOT, 'user-data/User/settings.json');
+  const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, 'audioSae.testing.failRequests': ['rank'] }, null, 2));
+  const wv = webview();
+  try {
+    let lanes = 5;
+    await until(async () => {
+      await type(wv, 'topN', String(lanes++)); // each change asks for a ranking
+      await page.waitForTimeout(300);
+      return (await wv.locator('body').getAttribute('data-failed-request')) === 'rank';
+    }, 'the failed rank request to be shown');
+    const notice = wv.locator('#notice');
+    assert.match(await notice.innerText(), /Could not rank the features: the rank handler failed/);
+    assert.equal(await notice.getAttribute('data-level'), 'error');
+    await page.screenshot({ path: path.join(SHOTS, 'editor-failed-request.png') });
+  } finally {
+    fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+  }
+  // Once the handler works again, the next ranking is answered as before.
+  await page.waitForTimeout(1500);
+  await type(wv, 'topN', '24');
+  await until(async () => Number(await wv.locator('#lanes').getAttribute('data-lanes')) === 24, '24 lanes again');
+});

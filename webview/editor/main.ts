@@ -75,6 +75,8 @@ function showRun(m: RunState): void {
   requestRegion();
 }
 
+let pendingReveal: Extract<HostMessage, { type: 'reveal' }> | undefined;
+
 /** Shows a moment with a feature selected (of the run at `layer`, which the host runs if it is not shown). */
 function reveal(timeS: number, feature: number | undefined, layer: number | undefined): void {
   const base = model.run?.choice ?? model.choice;
@@ -118,6 +120,8 @@ function handle(m: Exclude<HostMessage, { id: number }>): void {
       model.reply = undefined;
       requestOverview();
       requestView();
+      if (pendingReveal) reveal(pendingReveal.timeS, pendingReveal.feature, pendingReveal.layer);
+      pendingReveal = undefined;
       return;
     }
     case 'playback':
@@ -144,6 +148,8 @@ function handle(m: Exclude<HostMessage, { id: number }>): void {
       renderLaneLabels();
       return requestRegion();
     case 'reveal':
+      // Before the clip (a webview still starting) the move waits for it.
+      if (!model.durationS) return void (pendingReveal = m);
       return reveal(m.timeS, m.feature, m.layer);
     case 'notice':
       document.body.dataset.notice = m.level;

@@ -74,14 +74,16 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
     if (!at) throw new Error('audioSae.openClipAt takes { path, time_s, feature?, layer? }: a clip path, a time in seconds, a feature id and a layer.');
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const uri = isAbsolute(at.path) || !folder ? vscode.Uri.file(at.path) : vscode.Uri.joinPath(folder, at.path);
-    await vscode.commands.executeCommand('vscode.openWith', uri, AudioEditorProvider.viewType);
-    // The editor resolves as it opens; take the active one of this clip (a new one, or one already open).
     const key = uri.toString();
     const find = () => [...this.editors].reverse().find((e) => e.uri === key && e.panel.active) ?? [...this.editors].reverse().find((e) => e.uri === key);
+    // An editor showing the clip now keeps its webview; a hidden one reloads its webview as it is shown again.
+    const shown = [...this.editors].find((e) => e.uri === key && e.panel.visible);
+    await vscode.commands.executeCommand('vscode.openWith', uri, AudioEditorProvider.viewType);
+    // The editor resolves as it opens; take the active one of this clip (a new one, or one already open).
     for (let waited = 0; !find() && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     const editor = find();
     if (!editor) throw new Error(`${at.path}: the audio editor did not open.`);
-    await editor.session.reveal({ timeS: at.timeS, feature: at.feature, layer: at.layer });
+    await editor.session.reveal({ timeS: at.timeS, feature: at.feature, layer: at.layer }, editor === shown);
   }
 
   openCustomDocument(uri: vscode.Uri): AudioDocument {

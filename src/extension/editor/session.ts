@@ -328,15 +328,16 @@ export class EditorSession {
   }
 
   /**
-   * Shows a moment of the clip with a feature selected (the editor opened at a feature's top clip): the layer
-   * given is run, and the webview moves there once the clip is shown (at once if it already is).
+   * Shows a moment of the clip with a feature selected (the editor opened at a feature's top clip), running the
+   * layer given. `now`: the webview is up and showing this clip, so it moves at once; otherwise (a new editor,
+   * or one whose webview reloads as it is shown again) the move waits for its `ready` and goes after the clip.
    */
-  async reveal(at: { timeS: number; feature?: number; layer?: number }): Promise<void> {
+  async reveal(at: { timeS: number; feature?: number; layer?: number }, now: boolean): Promise<void> {
     this.pendingReveal = at;
     const choice = this.withRevealLayer(this.choice ?? this.settings().choice);
     const layerChanged = choice.layer !== (this.shown?.choice.layer ?? this.choice?.layer);
     this.choice = choice;
-    if (!this.store) return; // load() sends it after the clip
+    if (!now || !this.store) return; // load() sends it after the clip
     this.post({ type: 'reveal', ...at });
     this.pendingReveal = undefined;
     if (layerChanged) await this.run(choice);

@@ -204,7 +204,7 @@ describe('the editor session (host side, without VS Code)', () => {
   it('opens at a moment with a feature selected: the layer asked for runs, and the webview hears where to go after the clip', async () => {
     const host = new TestHost(wav(2));
     const session = new EditorSession(host, async () => runner, new Map());
-    const opened = session.reveal({ timeS: 1.25, feature: 5, layer: 3 });
+    const opened = session.reveal({ timeS: 1.25, feature: 5, layer: 3 }, false);
     await session.handle({ type: 'ready' });
     await opened;
     const types = host.posted.map((m) => m.type);
@@ -212,7 +212,7 @@ describe('the editor session (host side, without VS Code)', () => {
     assert.deepEqual(host.posted.find((m) => m.type === 'reveal'), { type: 'reveal', timeS: 1.25, feature: 5, layer: 3 });
     assert.equal(host.lastRun()!.choice.layer, 3);
     // Already open: the webview moves at once, and another layer runs.
-    await session.reveal({ timeS: 0.5, feature: 1, layer: 1 });
+    await session.reveal({ timeS: 0.5, feature: 1, layer: 1 }, true);
     assert.deepEqual(host.posted.filter((m) => m.type === 'reveal').at(-1), { type: 'reveal', timeS: 0.5, feature: 1, layer: 1 });
     assert.equal(host.lastRun()!.choice.layer, 1);
     assert.deepEqual(parseClipAt({ path: '/c.wav', time_s: 2, feature: 3, layer: 6 }), { path: '/c.wav', timeS: 2, feature: 3, layer: 6 });
