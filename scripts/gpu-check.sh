@@ -13,7 +13,7 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 FOLDER=""
 if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then FOLDER="$1"; shift; fi
-MINUTES=10 BUDGET=200 PROVIDERS="" WORK=""
+MINUTES=10 BUDGET=230 PROVIDERS="" WORK=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) MINUTES="$2"; shift 2 ;;

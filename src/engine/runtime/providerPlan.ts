@@ -70,7 +70,7 @@ export function prerequisiteProblem(name: ProviderName, f: ProviderFacts): strin
     const c = f.cuda;
     if (c.driver.error) return `no NVIDIA driver: ${c.driver.name} not found`;
     if (c.missingProviderFiles.length) {
-      return `the onnxruntime ${f.ortVersion} CUDA provider files are not installed (${c.missingProviderFiles.join(', ')} missing in ${f.binaryDir}; see the README: "Using an NVIDIA GPU")`;
+      return `the onnxruntime ${f.ortVersion} CUDA provider files are not installed (${c.missingProviderFiles.join(', ')} missing in ${f.binaryDir}; see the README: "Using a GPU")`;
     }
     const missing = c.runtime.filter((l) => l.error);
     if (missing.length) {

@@ -134,7 +134,7 @@ describe('execution providers: the decision on other machines (given facts)', ()
     assert.equal(prerequisiteProblem('cuda', f), 'no NVIDIA driver: libcuda.so.1 not found');
     f.cuda!.driver.error = undefined;
     assert.equal(prerequisiteProblem('cuda', f),
-      'the onnxruntime 1.30.0 CUDA provider files are not installed (libonnxruntime_providers_cuda.so missing in /opt/ort/bin; see the README: "Using an NVIDIA GPU")');
+      'the onnxruntime 1.30.0 CUDA provider files are not installed (libonnxruntime_providers_cuda.so missing in /opt/ort/bin; see the README: "Using a GPU")');
     f.cuda!.missingProviderFiles = [];
     f.cuda!.runtime.find((l) => l.name === 'libcudnn.so.9')!.error = notFound('libcudnn.so.9');
     f.cuda!.runtime.find((l) => l.name === 'libcublasLt.so.12')!.error = notFound('libcublasLt.so.12');
