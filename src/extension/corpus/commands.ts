@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { JobClient } from '../../engine/jobs/client.ts';
 import { BACKBONES, type BackboneSpec } from '../../engine/backbones/registry.ts';
@@ -211,6 +212,14 @@ export class CorpusCommands implements vscode.Disposable {
           progress.report({ message: 'stopping after the clip in flight…' });
         });
         let shown = 0;
+        // How responsive the extension host stays while the worker runs (the editor's requests go through it).
+        const lag = monitorEventLoopDelay({ resolution: 10 });
+        lag.enable();
+        const logLag = () => {
+          lag.disable();
+          const ms = (ns: number) => (ns / 1e6).toFixed(1);
+          this.output.appendLine(`extension host event-loop delay during the run: median ${ms(lag.percentile(50))} ms, p99 ${ms(lag.percentile(99))} ms, max ${ms(lag.max)} ms`);
+        };
         try {
           const { summary } = await this.jobs().start(job, {
             signal: abort.signal,
@@ -221,6 +230,7 @@ export class CorpusCommands implements vscode.Disposable {
               shown = pct;
             },
           }).result;
+          logLag();
           for (const note of summary.notes) this.output.appendLine(`note: ${note}`);
           for (const f of summary.failed) this.output.appendLine(`failed: ${f.path}: ${f.error}`);
           this.output.appendLine(summaryMessage(summary));
@@ -234,6 +244,7 @@ export class CorpusCommands implements vscode.Disposable {
           if (summary.failed.length) actions.push('Show Failures');
           void vscode.window.showInformationMessage(summaryMessage(summary), ...actions).then((a) => this.after(a, job));
         } catch (e) {
+          logLag();
           await release();
           void vscode.window.showErrorMessage(`AudioSAE corpus run: ${(e as Error).message}`, 'Resume').then((a) => this.after(a, job));
         }
