@@ -61,15 +61,17 @@ export function frameDescriptors(samples: Float32Array, frames: number): FrameDe
     flatness: new Float32Array(frames), onset: new Float32Array(frames), position: new Uint8Array(frames),
   };
   const window = new Float32Array(WINDOW);
-  let previousDb: Float32Array | undefined;
-  const clarity = new Float32Array(frames);
-  const f0 = new Float32Array(frames);
-  for (let t = 0; t < frames; t++) {
+  /** The analysis window of frame t into `window`. */
+  const cut = (t: number) => {
     const first = t * SAMPLES_PER_MODEL_FRAME + SAMPLES_PER_MODEL_FRAME / 2 - WINDOW / 2;
     window.fill(0);
     const a = Math.max(0, first);
     const b = Math.min(samples.length, first + WINDOW);
     if (b > a) window.set(samples.subarray(a, b), a - first);
+  };
+  let previousDb: Float32Array | undefined;
+  for (let t = 0; t < frames; t++) {
+    cut(t);
     let energy = 0;
     for (const v of window) energy += v * v;
     const rms = Math.sqrt(energy / WINDOW);
@@ -89,7 +91,6 @@ export function frameDescriptors(samples: Float32Array, frames: number): FrameDe
       d.onset[t] = flux / db.length;
     }
     previousDb = db;
-    [f0[t], clarity[t]] = pitch.findPitch(window, SAMPLE_RATE_HZ);
   }
   // Sound events: runs of frames within EVENT_RANGE_DB of the clip's loudest (and above EVENT_FLOOR_DB).
   const peak = d.loudnessDb.reduce((m, v) => Math.max(m, v), SILENCE_DB);
@@ -103,7 +104,10 @@ export function frameDescriptors(samples: Float32Array, frames: number): FrameDe
       for (let i = t; i < end; i++) {
         const rel = (i - t + 0.5) / length;
         d.position[i] = rel < 1 / 3 ? 1 : rel > 2 / 3 ? 3 : 2;
-        if (clarity[i]! >= CLARITY && f0[i]! >= MIN_F0_HZ && f0[i]! <= MAX_F0_HZ) d.f0Hz[i] = f0[i]!;
+        // Pitch only inside events (the costliest descriptor, and voicing is defined there only).
+        cut(i);
+        const [f0, clarity] = pitch.findPitch(window, SAMPLE_RATE_HZ);
+        if (clarity >= CLARITY && f0 >= MIN_F0_HZ && f0 <= MAX_F0_HZ) d.f0Hz[i] = f0;
       }
       t = end;
     }
@@ -193,7 +197,7 @@ export interface ProfileOptions {
   models: RunModels;
   /** Its top clips by max whose frames are profiled (default 64). */
   clips?: number;
-  /** Clips (spread evenly over the run's clips) whose frames make the corpus side (default 200). */
+  /** Clips (spread evenly over the run's clips) whose frames make the corpus side (default 100). */
   baselineClips?: number;
   cacheDir?: string;
   signal?: AbortSignal;
@@ -224,7 +228,7 @@ export async function acousticProfile(runner: ModelRunner, conn: DuckDBConnectio
     for (let t = 0; t < column.length; t++) if (column[t]! > 0) feature.add(d, t);
   }, { cacheDir: o.cacheDir, signal: o.signal, onProgress: (done, total) => o.onProgress?.('feature clips', done, total) });
 
-  const baseline = spread(await runClips(conn, run.runId, o.layer), o.baselineClips ?? 200);
+  const baseline = spread(await runClips(conn, run.runId, o.layer), o.baselineClips ?? 100);
   const corpus = new ProfileAccumulator();
   for (const [i, clip] of baseline.entries()) {
     if (o.signal?.aborted) throw new AudioSaeError('cancelled.');

@@ -20,7 +20,7 @@ export const spec: VerbSpec = {
     ...STORE_OPTIONS,
     { name: 'feature', value: '<j>', description: 'the feature', numeric: { kind: 'int', min: 0, max: 1_000_000 }, required: true },
     { name: 'clips', value: '<n>', description: 'its top clips by max whose frames are profiled (codes computed again)', numeric: { kind: 'int', min: 1, max: 100_000 }, default: '64' },
-    { name: 'baseline-clips', value: '<n>', description: 'clips, spread over the run, whose frames are the corpus side', numeric: { kind: 'int', min: 1, max: 1_000_000 }, default: '200' },
+    { name: 'baseline-clips', value: '<n>', description: 'clips, spread over the run, whose frames are the corpus side', numeric: { kind: 'int', min: 1, max: 1_000_000 }, default: '100' },
     ...RUN_MODEL_OPTIONS,
     ...OUTPUT_OPTIONS,
   ],
