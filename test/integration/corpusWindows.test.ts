@@ -6,12 +6,14 @@
  *   and the coverage their count of covered columns;
  * - the default takes one window per top clip at the stored arg-max, and `--audio` writes each window's 16 kHz
  *   audio (its covered columns × 160 samples); the figure as SVG, with the centre marked;
+ * - HuBERT (Whisper's 80-bin log-mel for display) in batch top-k mode, where the codes of a clip are computed
+ *   whole again exactly as the run did: `--above 0` again gives exactly the store's active frames;
  * - bad combinations of options, a feature outside the dictionary and an SAE that is not the run's are errors.
  * The onset/offset shape and the numpy reference of the averaging are in test/unit/interp/receptiveField.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -35,8 +37,8 @@ function audiosae(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - started) / 1000 };
 }
 
-async function storeRows(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(store, { access_mode: 'READ_ONLY' });
+async function storeRows(sql: string, path = store): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
   const conn = await instance.connect();
   try {
     return (await conn.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
@@ -120,6 +122,21 @@ describe('corpus windows', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(existsSync(join(out, 'receptive_field.png')) && !existsSync(join(out, 'curve.npy')));
     assert.deepEqual([...readFileSync(join(out, 'receptive_field.png')).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
+  });
+
+  it('HuBERT in batch top-k mode (the bundled toy SAE stores no threshold): codes computed again give the store\'s active frames', async () => {
+    const sounds = join(tmp, 'hubert-corpus', 'sounds');
+    mkdirSync(sounds, { recursive: true });
+    for (const f of readdirSync(join(corpus, 'sounds'))) copyFileSync(join(corpus, 'sounds', f), join(sounds, f));
+    const hubertStore = join(tmp, 'hubert.duckdb');
+    let r = audiosae('corpus', 'run', join(tmp, 'hubert-corpus'), '--backbone', 'hubert-tiny-random', '--layers', '2', '--store', hubertStore);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /batch-topk/);
+    const [busiest] = await storeRows(`SELECT feature, sum(active_frames)::INTEGER AS active FROM clip_features GROUP BY feature ORDER BY count(*) DESC, active DESC, feature LIMIT 1`, hubertStore);
+    r = audiosae('corpus', 'windows', '--store', hubertStore, '--feature', String(busiest!.feature), '--above', '0', '--out', join(tmp, 'hubert-windows'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`: ${busiest!.active} windows from \\d+ clips, 80 mel bins`), 'Whisper\'s 80-bin log-mel for HuBERT; every active frame');
+    assert.doesNotMatch(r.stderr, /differ from the store/);
   });
 
   it('errors: options that do not go together, a feature outside the dictionary, an SAE that is not the run\'s', () => {
