@@ -8,7 +8,8 @@ import * as profile from './profile.ts';
 import * as run from './run.ts';
 import * as slurm from './slurm.ts';
 import * as status from './status.ts';
+import * as tsne from './tsne.ts';
 import * as windows from './windows.ts';
 
 export const spec = { name: 'corpus', summary: 'Run a corpus of clips into a DuckDB store and analyse its features (metrics, dead features, top clips, statistics, classification).' };
-export const verbs = [run, ...analyses, ...cooccurrence, labelSearch, exportTable, merge, slurm, status, windows, profile];
+export const verbs = [run, ...analyses, ...cooccurrence, labelSearch, exportTable, merge, slurm, status, windows, profile, tsne];
