@@ -29,16 +29,16 @@ const fact = (name: string): LibraryFact => ({ name, error: libraryLoadError(nam
 
 function cudaFacts(binaryDir: string): NonNullable<ProviderFacts['cuda']> {
   const missingProviderFiles = CUDA_PROVIDER_FILES.filter((f) => !existsSync(join(binaryDir, f)));
-  const providerLib = join(binaryDir, 'libonnxruntime_providers_cuda.so');
+  const driver = fact('libcuda.so.1');
+  // The CUDA/cuDNN libraries (large) are only loaded when CUDA can otherwise run.
+  if (driver.error || missingProviderFiles.length) return { missingProviderFiles, driver, runtime: [] };
   let needed = CUDA12_RUNTIME;
-  if (!missingProviderFiles.length) {
-    try {
-      needed = elfNeeded(providerLib).filter((n) => /^lib(cu|nv)/.test(n));
-    } catch {
-      // An unreadable provider file: keep the known list; onnxruntime will say what is wrong with the file.
-    }
+  try {
+    needed = elfNeeded(join(binaryDir, 'libonnxruntime_providers_cuda.so')).filter((n) => /^lib(cu|nv)/.test(n));
+  } catch {
+    // An unreadable provider file: keep the known list; onnxruntime will say what is wrong with the file.
   }
-  return { missingProviderFiles, driver: fact('libcuda.so.1'), runtime: needed.map(fact) };
+  return { missingProviderFiles, driver, runtime: needed.map(fact) };
 }
 
 /** The Vulkan loader's driver-manifest search (VK_DRIVER_FILES / VK_ICD_FILENAMES replace it; XDG dirs otherwise). */

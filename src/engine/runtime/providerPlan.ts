@@ -27,7 +27,8 @@ export interface ProviderFacts {
     missingProviderFiles: string[];
     /** The NVIDIA driver's libcuda.so.1. */
     driver: LibraryFact;
-    /** The CUDA/cuDNN libraries the provider library links to (from its ELF header, or the known list). */
+    /** The CUDA/cuDNN libraries the provider library links to (from its ELF header, or the known list); probed
+     *  only when the driver and the provider files are there. */
     runtime: LibraryFact[];
   };
   /** Linux only (WebGPU runs on Vulkan there). */
