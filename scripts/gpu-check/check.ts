@@ -195,7 +195,6 @@ async function main(): Promise<void> {
   emit(COLUMNS);
 
   const reference = new Map<string, { output: Output; seconds: number }>();
-  const cpuActs = new Map<string, Float32Array>();
   let failed = 0;
   let notRun = 0;
   // Job by job, the CPU first and then each GPU provider: a run cut short still has GPU rows with their speed-up.
@@ -219,16 +218,12 @@ async function main(): Promise<void> {
           const t1 = performance.now();
           const out = await runJob(runner, job.wav, job, cacheDir);
           const seconds = (performance.now() - t1) / 1000;
-          if (name === 'cpu') {
-            reference.set(key, { output: out, seconds });
-            if (job.layers.length === 1) cpuActs.set(`${job.model}:${job.layers[0]}`, out.acts.get(job.layers[0]!)!);
-          }
+          if (name === 'cpu') reference.set(key, { output: out, seconds });
           const ref = reference.get(key);
           let err = 0;
           let flips = 0;
-          // Every run's activations against the CPU's single-layer graphs (the taps graph on the CPU too).
           for (const [l, x] of out.acts) {
-            const c = cpuActs.get(`${job.model}:${l}`);
+            const c = ref?.output.acts.get(l);
             err = Math.max(err, c ? relError(x, c) : Infinity);
           }
           if (out.codes && ref?.output.codes && name !== 'cpu') {
