@@ -6,11 +6,13 @@
  * one transaction per clip), then:
  *   - the engine: frame codes read from the store, then the sparse Aᵀ·A with a row accumulator (cooccurrence.ts);
  *   - DuckDB alone: a self-join of frame_codes on (clip, frame) grouped by pair, the IoU from the counts.
- * Both must find the same pairs. Prints write throughput, store bytes per code, and each time.
+ * Both must find the same pairs. Then the coverage pairs (the same codes as two SAEs) and a label search over every
+ * frame (a label following feature 0). Prints write throughput, store bytes per code, and each time.
  *
- *   node --import tsx bench/cooccurrence.ts [--frames 100000] [--features 6144] [--k 50] [--store PATH] [--no-sql]
+ *   node --import tsx bench/cooccurrence.ts [--frames 100000] [--features 6144] [--k 50] [--store PATH] [--no-sql] [--reuse]
  *
  * Wall and CPU time (all threads) are printed for each step; on a shared machine the CPU time is the steadier.
+ * --reuse keeps the store an earlier run filled.
  *
  * Not part of the test suite.
  */
@@ -18,6 +20,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { duplicateFeatures, frameSetsFromCoo, iouPairs } from '../src/engine/interp/cooccurrence.ts';
+import { labelSearch } from '../src/engine/interp/labelSearch.ts';
 import type { SparseCodes } from '../src/engine/sae/index.ts';
 import { alignClips, readFrameCodes } from '../src/engine/store/frameCodes.ts';
 import { rows } from '../src/engine/store/sqlRows.ts';
@@ -30,6 +33,7 @@ const { values: args } = parseArgs({
     k: { type: 'string', default: '50' },
     store: { type: 'string', default: 'bench/.tmp/cooccurrence.duckdb' },
     'no-sql': { type: 'boolean', default: false },
+    reuse: { type: 'boolean', default: false },
   },
 });
 const FRAMES = Number(args.frames);
@@ -139,10 +143,17 @@ async function fill(store: CorpusStore): Promise<string> {
 
 async function main(): Promise<void> {
   mkdirSync(dirname(args.store), { recursive: true });
-  for (const suffix of ['', '.wal']) if (existsSync(args.store + suffix)) rmSync(args.store + suffix);
-  const writer = await CorpusStore.open(args.store);
-  const runId = await fill(writer);
-  writer.close();
+  let runId: string;
+  if (args.reuse && existsSync(args.store)) {
+    const reader = await CorpusStore.open(args.store, { readOnly: true });
+    runId = String((await rows(reader.connection, 'SELECT run_id FROM runs'))[0]!.run_id);
+    reader.close();
+  } else {
+    for (const suffix of ['', '.wal']) if (existsSync(args.store + suffix)) rmSync(args.store + suffix);
+    const writer = await CorpusStore.open(args.store);
+    runId = await fill(writer);
+    writer.close();
+  }
   const bytes = statSync(args.store).size;
   const store = await CorpusStore.open(args.store, { readOnly: true });
   const conn = store.connection;
@@ -171,6 +182,22 @@ async function main(): Promise<void> {
   console.log(`engine: read ${fmt(readMs)} wall / ${fmt(readCpu)} CPU + pairs ${fmt(pairMs)} wall / ${fmt(pairCpu)} CPU; duplicateFeatures as the verb runs it ${fmt(verbMs)} wall / ${fmt(verbCpu)} CPU → ${s.pairs} pairs, ${s.duplicated} of ${s.alive} alive features duplicated`);
   const planted = r.pairs.filter((p) => p.featureA < PLANTED && p.featureB === p.featureA + F / 2 && p.iou === 1).length;
   if (planted !== PLANTED) throw new Error(`found ${planted} of the ${PLANTED} planted pairs`);
+
+  // Coverage costs Σ_t |A_t|·|B_t| (twice the pairs of one SAE): the layer against itself as another SAE.
+  t0 = performance.now();
+  c0 = process.cpuUsage();
+  const cross = iouPairs(sets, sets, 0.5);
+  console.log(`coverage pairs (the same sets as A and B): ${fmt(ms(t0))} wall / ${fmt(cpuMs(c0))} CPU → ${cross.pairs.length} pairs`);
+  // Label search over every frame: a label on the frames where feature 0 fires, 10% of them dropped and 1% of
+  // the other frames added.
+  const random = rng(11);
+  const positive = new Uint8Array(sets.frames);
+  for (let p = 0; p < coo.frame.length; p++) if (coo.feature[p] === 0) positive[coo.frame[p]!] = 1;
+  for (let t = 0; t < positive.length; t++) if (random() < (positive[t] ? 0.1 : 0.01)) positive[t] ^= 1;
+  t0 = performance.now();
+  c0 = process.cpuUsage();
+  const found = labelSearch({ units: sets.frames, unit: coo.frame, feature: coo.feature, value: coo.value, positive }, { step: 0.1, minF1: 0.5 });
+  console.log(`label search over ${sets.frames} frames: ${fmt(ms(t0))} wall / ${fmt(cpuMs(c0))} CPU → ${found.candidates} features scanned, best ${found.rows[0]?.feature} at F1 ${found.rows[0]?.f1.toFixed(3)}`);
   if (args['no-sql']) {
     store.close();
     return;

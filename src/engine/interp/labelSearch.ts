@@ -66,24 +66,32 @@ export function labelSearch(v: LabelledValues, o: LabelSearchOptions = {}): { ro
   const out: LabelSearchRow[] = [];
   let candidates = 0;
   for (let j = 0; j < dictSize; j++) {
-    const entries = Array.from(order.subarray(ptr[j]!, ptr[j + 1]!));
-    if (!entries.some((p) => v.positive[v.unit[p]!] === 1)) continue;
+    // The feature's values on positive and on negative units, each sorted ascending (native typed-array sorts).
+    let nPos = 0;
+    for (let p = ptr[j]!; p < ptr[j + 1]!; p++) nPos += v.positive[v.unit[order[p]!]!]!;
+    if (nPos === 0) continue;
     candidates++;
-    entries.sort((a, b) => v.value[a]! - v.value[b]!);
-    const total = entries.length;
-    let posActive = 0;
-    for (const p of entries) posActive += v.positive[v.unit[p]!]!;
-    const min = v.value[entries[0]!]!;
-    const max = v.value[entries[total - 1]!]!;
-    let below = 0; // entries with value < t
-    let posBelow = 0;
+    const pos = new Float32Array(nPos);
+    const neg = new Float32Array(ptr[j + 1]! - ptr[j]! - nPos);
+    for (let p = ptr[j]!, a = 0, b = 0; p < ptr[j + 1]!; p++) {
+      const e = order[p]!;
+      if (v.positive[v.unit[e]!]) pos[a++] = v.value[e]!;
+      else neg[b++] = v.value[e]!;
+    }
+    pos.sort();
+    neg.sort();
+    const min = Math.min(pos[0]!, neg.length ? neg[0]! : Infinity);
+    const max = Math.max(pos[nPos - 1]!, neg.length ? neg[neg.length - 1]! : -Infinity);
+    let posBelow = 0; // values < t
+    let negBelow = 0;
     let best: LabelSearchRow | null = null;
     for (let i = 0; ; i++) {
       const t = min + i * step;
       if (t > max) break;
-      while (below < total && v.value[entries[below]!]! < t) posBelow += v.positive[v.unit[entries[below++]!]!]!;
-      const tp = posActive - posBelow;
-      const fp = total - below - tp;
+      while (posBelow < nPos && pos[posBelow]! < t) posBelow++;
+      while (negBelow < neg.length && neg[negBelow]! < t) negBelow++;
+      const tp = nPos - posBelow;
+      const fp = neg.length - negBelow;
       const fn = positives - tp;
       const f1 = (2 * tp) / (2 * tp + fp + fn);
       if (best === null || f1 > best.f1) best = { feature: j, f1, threshold: t, precision: tp / (tp + fp), recall: tp / positives, tp, fp, fn };
