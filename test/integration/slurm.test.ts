@@ -9,7 +9,8 @@
  *     (and a new merge job), and the merge still equals the single run;
  *   - as a Kubernetes Indexed Job would (4 local processes with JOB_COMPLETION_INDEX): the same store; a
  *     shard of another run, a missing shard and a shard given twice are refused by the merge, naming them.
- * Skipped (with the reason) only where the packages cannot be installed (not root, no apt-get).
+ * Also without a scheduler: SIGUSR1 stops a shard after its clip and a second start completes it.
+ * The Slurm tests are skipped (with the reason) only where the packages cannot be installed (not root, no apt-get).
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -46,7 +47,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, ok: () => boolean, timeoutS = 90): Promise<void> {
   const deadline = Date.now() + timeoutS * 1000;
   while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS} s waiting for ${what}; queue: ${slurm('squeue', '-h', '-r')}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS} s waiting for ${what}${started ? `; queue: ${slurm('squeue', '-h', '-r')}` : ''}`);
     await sleep(200);
   }
 }
@@ -75,6 +76,9 @@ function makeCorpus(): void {
 }
 
 before(async () => {
+  makeCorpus();
+  const r = audiosae('corpus', 'run', corpus, ...RUN, '--store', single);
+  assert.equal(r.code, 3, `one clip fails to decode: ${r.stderr}`);
   const setup = spawnSync('bash', [join(repo, 'test/slurm/setup.sh')], { encoding: 'utf8' });
   if (setup.status === 2) {
     skipReason = `Slurm cannot be installed here: ${setup.stderr.trim()}`;
@@ -85,9 +89,6 @@ before(async () => {
   started = true;
   env = { ...env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` };
   for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]!] = m[2]!;
-  makeCorpus();
-  const r = audiosae('corpus', 'run', corpus, ...RUN, '--store', single);
-  assert.equal(r.code, 3, `one clip fails to decode: ${r.stderr}`);
 });
 
 after(() => {
@@ -218,8 +219,28 @@ describe('sharded corpus runs on Slurm', () => {
     assert.match(audiosae('corpus', 'status', out, '--resubmit').stdout, /nothing to resubmit/);
   });
 
-  it('4 processes with JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) merge to the same store; foreign, missing and doubled shards are refused', async (t) => {
-    if (skipReason) return t.skip(skipReason);
+});
+
+describe('sharded corpus runs without a scheduler', () => {
+  it('SIGUSR1 (Slurm --signal before the time limit) stops a shard after its clip (exit 75); run again, it completes', async () => {
+    const out = join(tmp, 'signal');
+    const p = spawn(process.execPath, [cli, 'corpus', 'run', corpus, ...RUN, '--shard', '0/2', '--out', out], { env, cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => p.on('exit', resolve));
+    await until('the shard to report its first clip', () => /clips \d+\/\d+/.test(stderr)); // the clip loop runs
+    p.kill('SIGUSR1');
+    assert.equal(await exited, 75, stderr);
+    assert.match(stderr, /shard 0\/2 stopped before it was complete; run it again/);
+    assert.ok(!existsSync(join(out, 'shard-0000-of-0002', 'done.json')));
+    const again = audiosae('corpus', 'run', corpus, ...RUN, '--shard', '0/2', '--out', out);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, / [1-9]\d* already stored/, "the clips done before the signal are kept");
+    assert.ok(existsSync(join(out, 'shard-0000-of-0002', 'done.json')));
+    assert.ok(!existsSync(join(out, 'shard-0000-of-0002', 'work.duckdb')), 'the work store goes once the Parquet files are written');
+  });
+
+  it('4 processes with JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) merge to the same store; foreign, missing and doubled shards are refused', async () => {
     const out = join(tmp, 'k8s');
     const codes = await Promise.all([0, 1, 2, 3].map((i) => new Promise<number | null>((resolve) => {
       const p = spawn(process.execPath, [cli, 'corpus', 'run', corpus, ...RUN, '--shards', '4', '--out', out], { env: { ...env, JOB_COMPLETION_INDEX: String(i) }, cwd: tmp, stdio: 'ignore' });

@@ -143,8 +143,18 @@ export async function prepareShard(args: ParsedArgs, corpus: Corpus): Promise<Sh
   console.error(`${label}: ${share.clips.length} of ${corpus.clips.length} clips, ~${duration(share.seconds)} of audio (shards ${duration(share.minSeconds)} to ${duration(share.maxSeconds)}) → ${folder}`);
   const storePath = join(folder, WORK_STORE);
   const store = await CorpusStore.open(storePath);
-  // Slurm's --signal=B:USR1@T warns before the time limit: stop as for SIGTERM (after the clip in flight).
+  // Slurm's --signal=B:USR1@T warns before the time limit: stop as for SIGTERM (the clip in flight is finished or
+  // dropped). However the run ends after such a stop (the engine's "cancelled." error included), the shard is
+  // not complete but consistent, and exits with SHARD_STOPPED_EXIT so that a requeue continues it.
+  let stopped = false;
+  let completed = false;
   process.once('SIGUSR1', () => process.kill(process.pid, 'SIGTERM'));
+  process.on('SIGTERM', () => (stopped = true));
+  process.on('exit', () => {
+    if (!stopped || completed) return;
+    process.stderr.write(`${label} stopped before it was complete; run it again (or requeue the task) and it continues.\n`);
+    process.exitCode = SHARD_STOPPED_EXIT;
+  });
   const started = performance.now();
 
   return {
@@ -152,10 +162,7 @@ export async function prepareShard(args: ParsedArgs, corpus: Corpus): Promise<Sh
     clipIds: share.clipIds,
     store,
     async complete(summary) {
-      if (summary.cancelled) {
-        console.error(`${label} stopped before it was complete; run it again (or requeue the task) and it continues.`);
-        return SHARD_STOPPED_EXIT;
-      }
+      if (summary.cancelled) return SHARD_STOPPED_EXIT; // (said as the process exits)
       const conn = store.connection;
       const tables: Record<string, TableFile> = {};
       for (const table of await storeTables(conn)) {
@@ -174,6 +181,7 @@ export async function prepareShard(args: ParsedArgs, corpus: Corpus): Promise<Sh
         finishedAt: new Date().toISOString(),
       };
       await writeJson(join(folder, MARKER_FILE), marker);
+      completed = true;
       store.close();
       for (const f of [storePath, `${storePath}.wal`]) rmSync(f, { force: true });
       console.error(`${label} complete: ${share.clips.length} clips (${summary.failed.length} failed) → ${folder}`);
