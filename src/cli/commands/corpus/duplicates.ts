@@ -48,7 +48,8 @@ const duplicates = {
 Activations are binarised per frame (active = code ≠ 0). IoU(a, b) = |A ∩ B| / |A ∪ B| over every frame of the
 run's clips, A and B the frames where a and b are active. Two features of one SAE with IoU > θ are duplicates;
 the summary gives per layer the alive features (active at least once), those with a duplicate and their
-share of the alive ones (paper appendix B), and the number of pairs. Needs a run made with
+share of the alive ones (paper appendix B, Table 4; the denominator, alive features, is inferred), and the
+number of pairs. Needs a run made with
 \`corpus run --keep-frame-codes\`. Columns: layer, feature_a, feature_b, iou, intersect (frames both), union.`,
   } satisfies VerbSpec,
   run: (args: ParsedArgs) => withStore(args, async (store) => {
@@ -77,7 +78,7 @@ const coverage = {
     ],
     details: `
 c(A, B) = the fraction of the alive features of A (active at least once) that have some feature of B with
-IoU > θ over the same frames; the summary gives both c(A, B) and c(B, A) (paper appendix B). Within one run
+IoU > θ over the same frames; the summary gives both c(A, B) and c(B, A) (paper appendix B, Table 5). Within one run
 the frames are the same; across runs clips are matched by content hash and segment, frame by frame. Without
 --layer: every layer and the next (one run), or every layer the two runs share (two runs, e.g. SAEs trained
 with other seeds). Needs runs made with \`corpus run --keep-frame-codes\`. Columns: run_a, layer_a, run_b,
