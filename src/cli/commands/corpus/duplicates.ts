@@ -88,6 +88,7 @@ layer_b, feature_a, feature_b, iou, intersect (frames both), union.`,
     const conn = store.connection;
     const layer = numberOption(args, 'layer');
     const toLayer = numberOption(args, 'to-layer');
+    if (toLayer !== undefined && layer === undefined) throw new AudioSaeError('--to-layer needs --layer (the layer of the first SAE).');
     const a = await pickRun(conn, args.options.get('run'));
     const toRun = args.options.get('to-run');
     const b = toRun === undefined ? a : await pickRun(conn, toRun);
