@@ -31,7 +31,7 @@ const single = join(tmp, 'single.duckdb');
 let env: NodeJS.ProcessEnv = { ...process.env, AUDIOSAE_EXECUTION_PROVIDER: 'cpu', AUDIOSAE_CACHE: join(tmp, 'cache') };
 let skipReason = '';
 let started = false;
-const RUN = ['--backbone', 'whisper-tiny-random', '--layers', '1,3'];
+const RUN = ['--backbone', 'whisper-tiny-random', '--layers', '1,3', '--keep-frame-codes']; // frame_codes too: every table merges
 
 function audiosae(...args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env, cwd: tmp });
@@ -277,5 +277,6 @@ describe('sharded corpus runs without a scheduler', () => {
     const marker = JSON.parse(readFileSync(join(shard(out, 2), 'done.json'), 'utf8'));
     assert.equal(marker.manifest.clips, 9);
     assert.deepEqual(Object.keys(marker.tables).sort(), ['clip_features', 'clip_recon', 'clips', 'frame_codes', 'runs']);
+    assert.ok(marker.tables.frame_codes.rows > 0, 'frame codes were kept and merged like every table');
   });
 });
