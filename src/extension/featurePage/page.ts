@@ -215,8 +215,12 @@ export class FeaturePages {
             await vscode.commands.executeCommand(OPEN_CLIP_AT_COMMAND, arg);
             this.post({ type: 'opened', id: m.id });
           } else {
-            await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(clip.clip), 'audioSae.audioEditor', vscode.ViewColumn.One);
-            this.post({ type: 'opened', id: m.id, note: `Opened ${basename(clip.clip)}; this audio editor cannot jump to a time yet (${arg.time_s.toFixed(2)} s).` });
+            // Another group than the page's, so the page stays in view.
+            const column = this.panel?.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One;
+            await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(clip.clip), 'audioSae.audioEditor', column);
+            const note = `Opened ${basename(clip.clip)}; this audio editor cannot jump to a time yet (the maximum is at ${arg.time_s.toFixed(2)} s).`;
+            void vscode.window.showInformationMessage(`AudioSAE: ${note}`);
+            this.post({ type: 'opened', id: m.id, note });
           }
         } catch (e) {
           fail(m.id, e);

@@ -24,7 +24,7 @@ export function activateSidebar(context: vscode.ExtensionContext, registry: Stor
   annotations.onProblem = (message) => void vscode.window.showWarningMessage(`AudioSAE: ${message}`);
   const layers = new LayerCache(registry, annotations);
   const pages = new FeaturePages(context.extensionUri, registry, layers, annotations, log);
-  const search = new FeatureSearchViewProvider(context.extensionUri, registry, layers, annotations, log);
+  const search = new FeatureSearchViewProvider(context.extensionUri, registry, layers, log);
   const tree = vscode.window.createTreeView('audioSae.runs', { treeDataProvider: new RunsTreeProvider(registry), showCollapseAll: true });
 
   // A store whose runs changed (a corpus run wrote clips) is indexed again when next shown.

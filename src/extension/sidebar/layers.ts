@@ -20,16 +20,24 @@ const keyOf = (a: ActiveRun) => `${a.storePath}\u0000${a.runId}\u0000${a.layer}`
 
 export class LayerCache {
   private readonly layers = new Map<string, Promise<LoadedLayer>>();
+  private readonly updated = new Set<(l: LoadedLayer) => void>();
 
   constructor(private readonly registry: StoreRegistry, private readonly annotations: AnnotationsHub) {
     annotations.onDidChange((storePath, changed) => {
       for (const p of this.layers.values()) {
         void p.then((l) => {
           if (l.storePath !== storePath) return;
-          for (const a of changed) if (a.backbone === l.backbone && a.sae === l.sae && a.layer === l.layer) l.search.setAnnotation(a.feature, a);
+          const mine = changed.filter((a) => a.backbone === l.backbone && a.sae === l.sae && a.layer === l.layer);
+          for (const a of mine) l.search.setAnnotation(a.feature, a);
+          if (mine.length) for (const u of this.updated) u(l);
         }, () => undefined);
       }
     });
+  }
+
+  /** Called after a loaded layer took annotation edits into its search. */
+  onDidUpdateAnnotations(listener: (l: LoadedLayer) => void): void {
+    this.updated.add(listener);
   }
 
   get(a: ActiveRun): Promise<LoadedLayer> {

@@ -45,18 +45,20 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode> {
     const active = this.registry.active;
     if (node.kind === 'store') {
       const s = node.store;
-      const item = new vscode.TreeItem(basename(s.path), s.runs.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+      // Always expandable: a store is listed before its runs are read, and VS Code keeps an item's first state by id.
+      const item = new vscode.TreeItem(basename(s.path), vscode.TreeItemCollapsibleState.Expanded);
       item.description = storeDescription(s);
       item.tooltip = new vscode.MarkdownString(`**${s.path}**\n\n${s.message ?? storeDescription(s)}`);
       item.iconPath = new vscode.ThemeIcon(s.state === 'busy' ? 'lock' : s.state === 'error' ? 'warning' : 'database');
       item.contextValue = `store.${s.state}`;
       item.id = `store:${s.path}`;
+      item.accessibilityInformation = { label: `${basename(s.path)}, ${item.description}` };
       return item;
     }
     if (node.kind === 'run') {
       const r = node.run;
       const isActive = active?.storePath === node.store.path && active.runId === r.runId;
-      const item = new vscode.TreeItem(`${r.backbone} · ${r.runId.slice(0, 8)}`, isActive ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+      const item = new vscode.TreeItem(`${r.backbone} · ${r.runId.slice(0, 8)}`, vscode.TreeItemCollapsibleState.Expanded);
       const failed = r.clipsFailed ? `, ${r.clipsFailed} failed` : '';
       item.description = `${r.clipsDone} clips${failed} · layers ${r.layers.join(',')} · ${r.mode}`;
       item.tooltip = new vscode.MarkdownString(
@@ -65,6 +67,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode> {
       );
       item.iconPath = new vscode.ThemeIcon(isActive ? 'pass-filled' : 'run-all');
       item.id = `run:${node.store.path}:${r.runId}`;
+      item.accessibilityInformation = { label: `${r.backbone} run ${r.runId.slice(0, 8)}, ${item.description}${isActive ? ', active' : ''}` };
       return item;
     }
     const isActive = active?.storePath === node.store.path && active.runId === node.run.runId && active.layer === node.layer;

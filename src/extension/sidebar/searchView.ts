@@ -8,7 +8,6 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { StoreRegistry } from '../corpus/stores.ts';
 import type { EditorSelection } from '../editor/session.ts';
-import type { AnnotationsHub } from './annotationsHub.ts';
 import type { LayerCache, LoadedLayer } from './layers.ts';
 import { assertNever, type HostToSearch, type SearchLayer, type SearchQueryMessage, type SearchToHost } from './protocol.ts';
 import { LABELS, type FeatureQuery, type IndexLabel, type SortKey } from './search.ts';
@@ -80,14 +79,13 @@ export class FeatureSearchViewProvider implements vscode.WebviewViewProvider {
     private readonly extensionUri: vscode.Uri,
     private readonly registry: StoreRegistry,
     private readonly layers: LayerCache,
-    annotations: AnnotationsHub,
     private readonly log: (line: string) => void,
   ) {
     registry.onDidChange((e) => {
       if (e.type === 'active' || !this.current) void this.load();
     });
-    annotations.onDidChange((storePath) => {
-      if (this.current?.storePath === storePath) this.post({ type: 'names', names: layerMessage(this.current, undefined).names });
+    layers.onDidUpdateAnnotations((l) => {
+      if (this.current === l) this.post({ type: 'names', names: layerMessage(l, undefined).names });
     });
   }
 
