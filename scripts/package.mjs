@@ -28,8 +28,8 @@ execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'i
 const stage = join(root, '.package', target);
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(join(stage, 'dist'), { recursive: true });
-// The extension needs its host bundle, the engine worker and the job worker; the CLI bundle ships with the npm package instead.
-for (const f of ['extension.cjs', 'engine-worker.cjs', 'jobs-worker.cjs']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
+// The extension needs its host bundle, the engine worker, the job worker and the map worker it starts; the CLI bundle ships with the npm package instead.
+for (const f of ['extension.cjs', 'engine-worker.cjs', 'jobs-worker.cjs', 'tsne-worker.cjs']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
 cpSync(join(root, 'dist', 'webview'), join(stage, 'dist', 'webview'), { recursive: true, filter: (s) => !s.endsWith('.map') });
 cpSync(join(root, 'media'), join(stage, 'media'), { recursive: true });
 for (const f of ['README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));

@@ -47,6 +47,8 @@ export interface AnalysisJob {
   feature?: number;
   /** topClips: how many clips (default 50). */
   limit?: number;
+  /** featureMap: folder of the bundled demo models (where a demo run's SAEs are found). */
+  demoModelsDir?: string;
 }
 
 export type JobSpec = CorpusRunJob | AnalysisJob;

@@ -4,6 +4,8 @@
  * handle outlives the job (a CLI run may want the write lock next).
  */
 import { AudioSaeError } from '../errors.ts';
+import { encoderRows, featureMap, mapFeatures } from '../interp/featureMap.ts';
+import { loadRunSae } from '../interp/runSae.ts';
 import { METRIC_FORMULAS } from '../sae/metrics.ts';
 import { classifyLayer, corpusMetrics, deadFeatures, layerSummary, listRuns, topClips, type RunSummary } from '../store/queries.ts';
 import { CorpusStore } from '../store/store.ts';
@@ -21,7 +23,7 @@ async function segmentStarts(conn: DuckDBConnection, runId: string): Promise<Map
   return new Map(r.getRows().map((row) => [Number(row[0]), Number(row[1])]));
 }
 
-export async function analysisView(job: AnalysisJob): Promise<CorpusView> {
+export async function analysisView(job: AnalysisJob, signal?: AbortSignal): Promise<CorpusView> {
   const store = await CorpusStore.open(job.store, { readOnly: true });
   try {
     const conn = store.connection;
@@ -50,8 +52,15 @@ export async function analysisView(job: AnalysisJob): Promise<CorpusView> {
           rows: rows.map((r) => ({ rank: r.rank, clip: r.clip, domain: r.domain, dataset: r.dataset, max: r.max, timeS: r.timeS, fileTimeS: r.timeS + (starts.get(r.clipId) ?? 0) })),
         };
       }
-      case 'featureMap':
-        throw new AudioSaeError('the feature map (t-SNE of the SAE decoder directions) is not in this version yet.');
+      case 'featureMap': {
+        // The paper's map: every alive feature's encoder row, PCA to 50 dimensions, then t-SNE (its own worker).
+        const c = await classifyLayer(conn, run.runId, job.layer, { level: 'frame' });
+        const features = mapFeatures(c, { allFeatures: true });
+        const sae = await loadRunSae(conn, run, job.layer, { demoModelsDir: job.demoModelsDir ?? '' });
+        const map = await featureMap(features, encoderRows(sae, features.map((f) => f.feature)), sae.dModel, { method: 'tsne', signal });
+        const method = `${map.method === 'tsne' ? 't-SNE' : 'UMAP'} of ${features.length} alive features' encoder rows (PCA 50), ${map.embedSeconds.toFixed(1)} s`;
+        return { kind: 'featureMap', heading, points: map.points.map((p) => ({ feature: p.feature, x: p.x, y: p.y, label: p.label, grade: p.grade })), method };
+      }
       default:
         return assertNever(job.view);
     }

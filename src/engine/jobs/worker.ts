@@ -19,7 +19,7 @@ function run(spec: JobSpec, signal: AbortSignal, report: (p: JobProgress) => voi
     case 'corpusRun':
       return corpusRunJob(spec, signal, report);
     case 'analysis':
-      return analysisView(spec).then((view) => ({ kind: 'analysis', view }));
+      return analysisView(spec, signal).then((view) => ({ kind: 'analysis', view }));
     default:
       return assertNever(spec);
   }

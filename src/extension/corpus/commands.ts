@@ -217,8 +217,9 @@ export class CorpusCommands implements vscode.Disposable {
         lag.enable();
         const logLag = () => {
           lag.disable();
-          const ms = (ns: number) => (ns / 1e6).toFixed(1);
-          this.output.appendLine(`extension host event-loop delay during the run: median ${ms(lag.percentile(50))} ms, p99 ${ms(lag.percentile(99))} ms, max ${ms(lag.max)} ms`);
+          // The histogram holds the times between 10 ms timer ticks: what exceeds 10 ms is the delay.
+          const ms = (ns: number) => Math.max(0, ns / 1e6 - 10).toFixed(1);
+          this.output.appendLine(`extension host event-loop delay during the run: median ${ms(lag.percentile(50))} ms, p99 ${ms(lag.percentile(99))} ms, max ${ms(lag.max)} ms (${lag.count} samples)`);
         };
         try {
           const { summary } = await this.jobs().start(job, {

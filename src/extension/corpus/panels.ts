@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { JobClient } from '../../engine/jobs/client.ts';
-import { parseCorpusRequest, type CorpusPanelRequest, type CorpusView, type CorpusViewKind } from '../../shared/panelProtocol.ts';
+import { parseCorpusRequest, type CorpusPanelRequest, type CorpusView, type CorpusViewKind, type FeatureMapView } from '../../shared/panelProtocol.ts';
 import { PanelHost } from '../panels/panelHost.ts';
 import type { ActiveRun, StoreRegistry } from './storeRegistry.ts';
 
@@ -95,6 +95,18 @@ export class CorpusPanels implements vscode.Disposable {
     return `Layer ${q.layer}`;
   }
 
+  /** Annotation names from the feature sidebar (`audioSae.featureNames`), when it answers; the map works without. */
+  private async addNames(view: FeatureMapView): Promise<void> {
+    if (!(await vscode.commands.getCommands(true)).includes('audioSae.featureNames')) return;
+    const raw = await vscode.commands.executeCommand<unknown>('audioSae.featureNames', { backbone: view.heading.backbone, layer: view.heading.layer }).then((r) => r, () => undefined);
+    if (!raw || typeof raw !== 'object') return;
+    const names = raw as Record<string, unknown>;
+    for (const p of view.points) {
+      const name = names[String(p.feature)];
+      if (typeof name === 'string' && name.length > 0 && name.length <= 200) p.name = name;
+    }
+  }
+
   private async load(panel: OpenPanel): Promise<void> {
     const run = panel.pinned ?? this.registry.active;
     const generation = ++panel.generation;
@@ -104,7 +116,10 @@ export class CorpusPanels implements vscode.Disposable {
     }
     panel.host.loading(`Reading layer ${run.layer} of run ${run.runId}…`);
     try {
-      const { view } = await this.jobs().start({ kind: 'analysis', view: panel.kind, store: run.storePath, runId: run.runId, layer: run.layer, feature: panel.feature }).result;
+      const { view } = await this.jobs().start({ kind: 'analysis', view: panel.kind, store: run.storePath, runId: run.runId, layer: run.layer, feature: panel.feature,
+        demoModelsDir: vscode.Uri.joinPath(this.extensionUri, 'media', 'demo', 'models').fsPath,
+      }).result;
+      if (view.kind === 'featureMap') await this.addNames(view);
       if (generation === panel.generation) panel.host.show(view);
     } catch (e) {
       if (generation === panel.generation) panel.host.error((e as Error).message);

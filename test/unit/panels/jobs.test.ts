@@ -99,6 +99,16 @@ test('analysis jobs give every panel its view; bad requests are error replies', 
   assert.deepEqual(top.rows.map((r) => r.rank), top.rows.map((_, i) => i + 1));
   for (let i = 1; i < top.rows.length; i++) assert.ok(top.rows[i - 1]!.max >= top.rows[i]!.max);
 
+  const map = (await client.start({ kind: 'analysis', view: 'featureMap', store, runId, layer: 2, demoModelsDir: job.demoModelsDir }).result).view;
+  assert.equal(map.kind, 'featureMap');
+  if (map.kind !== 'featureMap') return;
+  // Every alive feature of the layer is on the map, once, with its label.
+  const at2 = (await client.start({ kind: 'analysis', view: 'classification', store, runId, layer: 2 }).result).view;
+  const aliveAt2 = at2.kind === 'classification' ? at2.features.filter((f) => f.label !== 'dead').map((f) => f.feature) : [];
+  assert.deepEqual(map.points.map((p) => p.feature).sort((a, b) => a - b), aliveAt2);
+  assert.ok(map.points.length >= 3 && map.points.every((p) => Number.isFinite(p.x) && Number.isFinite(p.y)));
+  assert.match(map.method, /t-SNE/);
+
   await assert.rejects(client.start({ kind: 'analysis', view: 'metrics', store, runId, layer: 9 }).result, /has no layer 9/);
   await assert.rejects(client.start({ kind: 'analysis', view: 'metrics', store, runId: 'nope', layer: 1 }).result, /has no run nope/);
   await assert.rejects(client.start({ ...job, sources: [join(dir, 'missing')] }).result, /missing/);
