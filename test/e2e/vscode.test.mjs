@@ -273,42 +273,58 @@ step('N and P jump the playhead and the view to the selected feature\'s next and
 });
 
 /**
- * Waits until a link to feature `id` was followed: the feature page opened (a tab naming the feature, where the
- * sidebar that registers audioSae.showFeaturePage is installed) or the editor said it is not installed.
+ * Follows a link of the editor (`click(wv)`) to feature `id` and waits until it was handed on: the feature page
+ * (or the top clips) opened in a tab naming the feature, where the part that registers the command is
+ * installed, or the editor said it is not installed. An opened tab is closed again, so the editor is the last
+ * webview once more. Returns whether a tab opened.
  */
-async function featurePageFollowed(wv, id, what = 'the feature page') {
+async function linkFollowed(click, id, what = 'the feature page', shot) {
+  const wv = webview();
   await wv.locator('#notice').evaluate((n) => { n.textContent = ''; });
+  await click(wv);
+  const tab = page.locator('.tab', { hasText: new RegExp(`[Ff]eature ${id}\\b`) });
+  let opened = false;
   await until(async () => {
-    const notice = await wv.locator('#notice').innerText();
-    if (notice.includes(`${what} is not installed`)) return true;
-    // Installed: the feature page opens in a tab, the top clips in the sidebar (both name the feature).
-    return (await page.locator('.tab, .pane-body, .sidebar', { hasText: new RegExp(`(F|f)eature #?${id}\\b`) }).count()) > 0;
+    if ((await tab.count()) > 0) return (opened = true);
+    return (await wv.locator('#notice').innerText({ timeout: 1000 }).catch(() => '')).includes(`${what} is not installed`);
   }, `${what} of feature ${id}, or the editor saying it is not installed`);
+  if (!opened) return false;
+  await page.waitForTimeout(500);
+  if (shot) await page.screenshot({ path: path.join(SHOTS, shot) });
+  await tab.first().hover();
+  await tab.first().locator('.codicon-close').click();
+  await until(async () => (await tab.count()) === 0, `the tab of feature ${id} to close`);
+  await webview().locator('#title').waitFor({ timeout: T });
+  return true;
 }
 
 step('the feature page and top-clips links hand the feature on (and say when that part is not installed)', async () => {
-  const wv = webview();
-  const link = wv.locator('#features tr[data-feature] vscode-button[id^="featurePage-"]').first();
-  const id = await link.getAttribute('data-feature');
-  await link.click();
-  await featurePageFollowed(wv, id);
-  // The lane label (double-click) and the tooltip's ids (reached with Shift held) link to the page too.
-  const label = wv.locator('.lane-label').first();
-  const labelId = await label.getAttribute('data-feature');
-  await label.dblclick();
-  await featurePageFollowed(wv, labelId);
-  await wv.locator('#title').click();
-  await wv.locator('#lanes').hover({ position: { x: 300, y: 4 } });
-  const tip = wv.locator('#tooltip');
-  await tip.waitFor({ state: 'visible', timeout: T });
-  await page.keyboard.down('Shift');
-  const tipLink = tip.locator('a[data-feature]').first();
-  const tipId = await tipLink.getAttribute('data-feature');
-  await tipLink.click();
-  await page.keyboard.up('Shift');
-  await featurePageFollowed(wv, tipId);
-  await wv.locator('#features tr[data-feature] vscode-button[id^="topClips-"]').first().click();
-  await featurePageFollowed(wv, id, 'finding top clips');
+  const row = () => webview().locator('#features tr[data-feature]').first();
+  const id = await row().getAttribute('data-feature');
+  const installed = await linkFollowed((wv) => wv.locator(`#featurePage-${id}`).click(), id, 'the feature page', 'editor-link-feature-page.png');
+  console.log(`# feature page: ${installed ? 'opened beside the editor' : 'not installed'}`);
+  // The lane label (double-click), the tooltip's ids (reached with Shift held) and the selected feature's line link too.
+  const labelId = await webview().locator('.lane-label').first().getAttribute('data-feature');
+  await linkFollowed((wv) => wv.locator('.lane-label').first().dblclick(), labelId);
+  let tipId;
+  await linkFollowed(async (wv) => {
+    await wv.locator('#title').click();
+    await wv.locator('#lanes').hover({ position: { x: 300, y: 4 } });
+    const tip = wv.locator('#tooltip');
+    await tip.waitFor({ state: 'visible', timeout: T });
+    await page.keyboard.down('Shift');
+    const tipLink = tip.locator('a[data-feature]').first();
+    tipId = await tipLink.getAttribute('data-feature');
+    await tipLink.click();
+    await page.keyboard.up('Shift');
+  }, '\\d+');
+  assert.match(String(tipId), /^\d+$/);
+  // The feature selected (in the step before) has its own line with both links.
+  const selected = webview().locator(`#features tr[data-feature="${id}"]`);
+  if (!(await selected.getAttribute('class'))?.includes('selected')) await selected.click();
+  await webview().locator('#selected-feature', { hasText: `Selected: #${id}` }).waitFor({ timeout: T });
+  await linkFollowed((wv) => wv.locator('#selected-page').click(), id);
+  await linkFollowed((wv) => wv.locator('#selected-top-clips').click(), id, 'finding top clips', 'editor-link-top-clips.png');
 });
 
 step('playback: clicking the spectrogram seeks, play moves the cursor', async () => {
@@ -613,9 +629,13 @@ step('audioSae.openClipAt opens a clip at a moment with a feature selected, at t
   fs.writeFileSync(keybindings, JSON.stringify([{
     key: 'ctrl+alt+shift+o', command: 'audioSae.openClipAt', args: { path: path.join(process.env.WORKSPACE, 'clip-30s.wav'), time_s: 12.5, feature: 3, layer: 3 },
   }]));
-  await page.waitForTimeout(1500); // the workbench picks the file up
-  await page.locator('.part.statusbar').click({ position: { x: 700, y: 5 } }).catch(() => {}); // focus the workbench, not a webview
-  await page.keyboard.press('Control+Alt+Shift+O');
+  // The workbench picks the file up after a moment: press until the clip's editor is the active tab.
+  await until(async () => {
+    await page.locator('.part.statusbar').click({ position: { x: 700, y: 5 } }).catch(() => {}); // focus the workbench, not a webview
+    await page.keyboard.press('Control+Alt+Shift+O');
+    await page.waitForTimeout(1500);
+    return (await page.locator('.tab.active', { hasText: 'clip-30s.wav' }).count()) > 0;
+  }, 'the keybinding to open clip-30s.wav');
   const wv = webview();
   await wv.locator('#title:text("clip-30s.wav")').waitFor({ timeout: T });
   await wv.locator('body[data-features="whisper-small:3"]').waitFor({ timeout: 5 * T });
