@@ -185,10 +185,10 @@ async function main(): Promise<void> {
   writeWav(short, 30);
   writeWav(warm, 10);
   // The single layers through their SAEs over the whole clip first; then, over 30 s, one graph with both taps.
-  const models2 = [['whisper-small', join(models, 'whisper-small')], ['hubert-base', join(models, 'hubert-base')]] as const;
+  const backbones = [['whisper-small', join(models, 'whisper-small')], ['hubert-base', join(models, 'hubert-base')]] as const;
   const jobs: Job[] = [];
-  for (const [model, folder] of models2) for (const l of layers) jobs.push({ model, folder, layers: [l], wav, seconds: minutes * 60 });
-  if (layers.length > 1) for (const [model, folder] of models2) jobs.push({ model, folder, layers, wav: short, seconds: 30 });
+  for (const [model, folder] of backbones) for (const l of layers) jobs.push({ model, folder, layers: [l], wav, seconds: minutes * 60 });
+  if (layers.length > 1) for (const [model, folder] of backbones) jobs.push({ model, folder, layers, wav: short, seconds: 30 });
   console.log(`audio: ${minutes} min at 44.1 kHz; ${jobs.length} runs per provider on ${providers.map((p) => p.name).join(', ')}; time budget ${budgetS} s`);
   console.log('"first s": a 10 s warm-up run that builds the graphs and creates the sessions; "time s": the clip after it.');
   console.log(`"layer" a,b: one encoder graph with taps at both layers (30 s, no SAE). max rel err = max|gpu-cpu|/max|cpu| over activations and common-support codes (tolerance ${TOLERANCE}).\n`);
