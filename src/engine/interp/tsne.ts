@@ -35,6 +35,8 @@ export interface TsneOptions {
   maxStepNorm?: number;
   minGain?: number;
   seed?: number;
+  /** A number: that learning rate in both phases; 'auto' (default): n / exaggeration in each, as openTSNE. */
+  learningRate?: number | 'auto';
   /** [n, 2] starting embedding; default the first two columns of x (PCA output), rescaled as openTSNE does. */
   initial?: Float64Array;
   /** Report progress every this many iterations (default 25). */
@@ -451,7 +453,7 @@ export function tsne(x: Float64Array, n: number, dim: number, opts: TsneOptions 
     }
     const early = it < o.earlyExaggerationIterations;
     const exaggeration = early ? o.earlyExaggeration : 1;
-    const learningRate = n / exaggeration;
+    const learningRate = typeof o.learningRate === 'number' ? o.learningRate : n / exaggeration;
     const momentum = early ? o.initialMomentum : o.finalMomentum;
     const report = hooks.onProgress !== undefined && ((it + 1) % o.progressEvery === 0 || it + 1 === total);
     const z = repulsion(tree, y, n, o.theta, rep, stack);
