@@ -127,6 +127,8 @@ function handle(m: Exclude<HostMessage, { id: number }>): void {
     case 'playback':
       player.source = m.uri;
       player.speed = Number(bars.speedSelect.value);
+      // A moment shown before the audio arrived (the editor opened at a time): the playhead stays there.
+      if (model.playheadS > 0) player.seek(model.playheadS);
       return;
     case 'mel':
       requestView();
