@@ -213,6 +213,66 @@ function nearest(p: FeaturePageData): HTMLElement {
 
 const footer = el('p', { id: 'footer', class: 'muted' });
 
+/** A colour ramp from dark blue through teal to yellow, t in [0, 1]. */
+function ramp(t: number): [number, number, number] {
+  const stops: [number, number, number][] = [[20, 18, 60], [40, 90, 140], [40, 160, 130], [160, 210, 70], [250, 230, 40]];
+  const x = Math.min(0.9999, Math.max(0, t)) * (stops.length - 1);
+  const i = Math.floor(x);
+  const f = x - i;
+  const a = stops[i]!;
+  const b = stops[i + 1]!;
+  return [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])];
+}
+
+/** Draws a [rows, cols] row-major matrix (row 0 = lowest mel bin, drawn at the bottom); NaN is transparent. */
+function heatmap(canvas: HTMLCanvasElement, data: Float32Array, rows: number, cols: number): void {
+  canvas.width = cols;
+  canvas.height = rows;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of data) if (Number.isFinite(v)) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+  const img = new ImageData(cols, rows);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const v = data[r * cols + c]!;
+      const o = 4 * ((rows - 1 - r) * cols + c);
+      if (!Number.isFinite(v)) continue;
+      const [R, G, B] = ramp(hi > lo ? (v - lo) / (hi - lo) : 0.5);
+      img.data[o] = R;
+      img.data[o + 1] = G;
+      img.data[o + 2] = B;
+      img.data[o + 3] = 255;
+    }
+  }
+  canvas.getContext('2d')!.putImageData(img, 0, 0);
+}
+
+function receptiveFieldSection(): HTMLElement {
+  const box = el('div', { id: 'receptive-field' });
+  const button = el('button', { type: 'button', id: 'compute-rf' }, 'Compute');
+  const status = el('span', { class: 'muted', id: 'rf-status' }, ' The mean log-mel second around the maximum in each of the top 16 clips.');
+  const canvas = el('canvas', { id: 'rf-canvas', class: 'heatmap', hidden: '' });
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    status.textContent = ' Computing…';
+    const id = nextId++;
+    request({ type: 'receptiveField', id }, (r) => {
+      button.disabled = false;
+      if (r.type === 'receptiveField') {
+        heatmap(canvas, r.mean, r.nMels, r.windowFrames);
+        canvas.hidden = false;
+        button.hidden = true;
+        status.textContent = ` Mean of ${r.windows} windows, ${r.nMels} mel bins × ${r.windowFrames} frames (10 ms each), the maximum at the centre. ${r.notes.join(' ')}`;
+        box.dataset.drawn = 'true';
+      } else if (r.type === 'failed') {
+        status.textContent = ` Not computed: ${r.message}`;
+      }
+    });
+  });
+  box.append(canvas, el('br'), button, status);
+  return box;
+}
+
 function render(p: FeaturePageData): void {
   page = p;
   const s = p.stats;
@@ -232,6 +292,7 @@ function render(p: FeaturePageData): void {
   nodes.push(section('Per-clip max activation', histogramSvg(p)));
   nodes.push(section('Top clips', topClips(p)));
   nodes.push(section('Nearest features (decoder cosine)', nearest(p)));
+  nodes.push(section('Receptive field', receptiveFieldSection()));
   for (const n of p.notComputed) nodes.push(section(n.what, el('p', { class: 'muted' }, n.note)));
   footer.textContent = `Read in ${p.loadMs.toFixed(0)} ms. Annotations are kept in ${basename(p.journalPath)}.`;
   nodes.push(footer);
@@ -255,6 +316,7 @@ window.addEventListener('message', (ev: MessageEvent<HostToPage>) => {
       if (page) page.annotation = m.annotation;
       return showAnnotation(m.annotation, false);
     case 'snippet':
+    case 'receptiveField':
     case 'opened':
     case 'saved':
     case 'failed': {

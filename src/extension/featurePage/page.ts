@@ -15,6 +15,9 @@ import type { AnnotationsHub } from '../sidebar/annotationsHub.ts';
 import type { LayerCache } from '../sidebar/layers.ts';
 import { assertNever, type AnnotationData, type FeaturePageData, type HostToPage, type PageToHost } from '../sidebar/protocol.ts';
 import { LABELS } from '../sidebar/search.ts';
+import { receptiveField } from '../../engine/interp/receptiveField.ts';
+import { WorkerRunner } from '../../engine/runtime/workerRunner.ts';
+import type { ExecutionProviderChoice } from '../../shared/workerProtocol.ts';
 import { sidebarWebviewHtml, webviewRoot } from '../sidebar/webviewHtml.ts';
 import { audioSnippet, DecoderDirections, featureStatsData, saeFileOf, type FeatureStatsData } from './data.ts';
 
@@ -62,6 +65,8 @@ function parsePageMessage(raw: unknown): PageToHost | undefined {
       return { type: 'annotate', id, name: m.name, notes: m.notes, tags: m.tags as string[] };
     case 'openFeature':
       return Number.isInteger(m.feature) && (m.feature as number) >= 0 ? { type: 'openFeature', feature: m.feature as number } : undefined;
+    case 'receptiveField':
+      return id !== undefined ? { type: 'receptiveField', id } : undefined;
     default:
       return undefined;
   }
@@ -73,6 +78,8 @@ export class FeaturePages {
   private latest: HostToPage | undefined;
   private shown: { run: ActiveRun; stats: FeatureStatsData } | undefined;
   private readonly decoders = new Map<string, Promise<DecoderDirections>>();
+  /** A worker of its own for the log-mel windows of receptive fields (started on first use). */
+  private runner: Promise<WorkerRunner> | undefined;
   private loadTicket = 0;
 
   constructor(
@@ -88,6 +95,11 @@ export class FeaturePages {
       const a = changed.find((c) => c.backbone === s.stats.backbone && c.sae === s.stats.sae && c.layer === s.stats.layer && c.feature === s.stats.feature);
       if (a) this.post({ type: 'annotation', annotation: { name: a.name, notes: a.notes, tags: a.tags, updatedAt: a.updatedAt } });
     });
+  }
+
+  dispose(): void {
+    void this.runner?.then((r) => r.dispose(), () => undefined);
+    this.runner = undefined;
   }
 
   async show(args: FeaturePageArgs): Promise<void> {
@@ -164,9 +176,8 @@ export class FeaturePages {
       storePath: run.storePath, stats, names, nearest, annotation, journalPath: journal.path,
       readOnlyNote: entry?.state === 'busy' ? `Another process is writing ${basename(run.storePath)}: shown read-only; annotations are saved beside it (${basename(journal.path)}).` : undefined,
       notComputed: [
-        { what: 'Receptive field', note: 'Not computed: the receptive-field analysis is not part of this version.' },
-        { what: 'Acoustic profile', note: 'Not computed: the acoustic-profile analysis is not part of this version.' },
-        { what: 'Duplicates', note: 'Not computed: duplicate detection (frame co-occurrence) is not part of this version.' },
+        { what: 'Acoustic profile', note: `Not computed here (it runs the models again over the top clips): \`audiosae corpus profile --store ${basename(run.storePath)} --layer ${run.layer} --feature ${feature}\`.` },
+        { what: 'Duplicates', note: `Not computed here (needs a run made with --keep-frame-codes): \`audiosae corpus duplicates --store ${basename(run.storePath)} --layer ${run.layer}\`.` },
       ],
       loadMs: performance.now() - t0,
     };
@@ -234,6 +245,20 @@ export class FeaturePages {
           const saved = await this.annotations.put(s.run.storePath, key, { name: m.name, notes: m.notes, tags: m.tags });
           const empty = saved.name === '' && saved.notes === '' && saved.tags.length === 0;
           this.post({ type: 'saved', id: m.id, updatedAt: empty ? null : saved.updatedAt });
+        } catch (e) {
+          fail(m.id, e);
+        }
+        return;
+      }
+      case 'receptiveField': {
+        if (!s) return fail(m.id, new Error('No feature is shown.'));
+        if (!vscode.workspace.isTrusted) return fail(m.id, new Error('The receptive field runs the log-mel front end: trust the workspace first.'));
+        try {
+          this.runner ??= WorkerRunner.create({ executionProvider: vscode.workspace.getConfiguration('audioSae').get<ExecutionProviderChoice>('executionProvider', 'auto') });
+          this.runner.catch(() => (this.runner = undefined));
+          const runner = await this.runner;
+          const rf = await this.registry.withStore(s.run.storePath, (conn) => receptiveField(runner, conn, { runId: s.run.runId, layer: s.stats.layer, feature: s.stats.feature, clips: 16 }));
+          this.post({ type: 'receptiveField', id: m.id, nMels: rf.nMels, windowFrames: rf.windowFrames, centreColumn: rf.centreColumn, mean: rf.mean, windows: rf.picked.length, notes: rf.notes });
         } catch (e) {
           fail(m.id, e);
         }

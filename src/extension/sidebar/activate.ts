@@ -51,6 +51,7 @@ export function activateSidebar(context: vscode.ExtensionContext, registry: Stor
     output,
     tree,
     { dispose: () => annotations.dispose() },
+    pages,
     vscode.window.registerWebviewViewProvider(FeatureSearchViewProvider.viewType, search),
     vscode.commands.registerCommand(SET_ACTIVE_COMMAND, (a: ActiveRun) => registry.setActive(a)),
     vscode.commands.registerCommand(SHOW_FEATURE_PAGE_COMMAND, async (arg?: unknown) => {

@@ -66,7 +66,8 @@ export type PageToHost =
   | { type: 'play'; id: number; rank: number }
   | { type: 'openAt'; id: number; rank: number }
   | { type: 'annotate'; id: number; name: string; notes: string; tags: string[] }
-  | { type: 'openFeature'; feature: number };
+  | { type: 'openFeature'; feature: number }
+  | { type: 'receptiveField'; id: number };
 
 export type HostToPage =
   | { type: 'page'; data: FeaturePageData }
@@ -75,7 +76,9 @@ export type HostToPage =
   | { type: 'opened'; id: number; note?: string }
   | { type: 'saved'; id: number; updatedAt: number | null }
   | { type: 'annotation'; annotation: AnnotationData }
-  | { type: 'failed'; id: number; message: string };
+  | { type: 'failed'; id: number; message: string }
+  /** The mean log-mel window around the feature's maxima in its top clips; `mean` is [nMels, windowFrames] row-major, NaN where no window covers. */
+  | { type: 'receptiveField'; id: number; nMels: number; windowFrames: number; centreColumn: number; mean: Float32Array; windows: number; notes: string[] };
 
 export function assertNever(x: never): never {
   throw new Error(`unexpected message ${JSON.stringify(x)}`);
