@@ -31,7 +31,7 @@ const files = [...zip.entries.keys()];
 await zip.close();
 const allowed = [
   /^\[Content_Types\]\.xml$/, /^extension\.vsixmanifest$/, /^extension\/(package\.json|readme\.md|LICENSE\.txt|LICENSE)$/i,
-  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/dist\/webview\/(editor\.js|editor\.css|codicon\.css|codicon\.ttf)$/, /^extension\/media\/.+$/,
+  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/dist\/webview\/([\w-]+\.(js|css)|codicon\.ttf)$/, /^extension\/media\/.+$/,
   new RegExp(`^extension/node_modules/@duckdb/(node-api|node-bindings|node-bindings-${process.platform}-${process.arch})/.+$`),
   /^extension\/node_modules\/detect-libc\/.+$/,
   /^extension\/node_modules\/onnxruntime-(node|common)\/(package\.json|LICENSE|README\.md|dist\/.+\.(js|json))$/,
@@ -78,6 +78,16 @@ writeFileSync(join(workspace, 'silence.wav'), wavClip(5, () => 0));
 writeFileSync(join(workspace, 'quiet.wav'), wavClip(2, (i) => 10 ** (-50 / 20) * Math.sin((2 * Math.PI * 440 * i) / 16000)));
 // A stereo MP3 (both channels the same): VS Code's own audio preview claims .mp3 too.
 cpSync(join(repo, 'test/reference/fixtures/audio/codecs/tone.mp3'), join(workspace, 'tone.mp3'));
+// A corpus store for the sidebar steps: six short clips of three domains through the toy Whisper served as whisper-small
+// (the editor's backbone here), layers 2 and 3, made by the CLI before VS Code starts.
+const sidebarCorpus = join(run, 'sidebar-corpus');
+for (const [domain, at] of [['speech', (i) => 0.3 * Math.sin((2 * Math.PI * 140 * i) / 16000) * (0.5 + 0.5 * Math.sin((2 * Math.PI * 4 * i) / 16000))],
+  ['music', (i) => 0.2 * Math.sin((2 * Math.PI * 262 * i) / 16000) + 0.2 * Math.sin((2 * Math.PI * 330 * i) / 16000)], ['sounds', (i) => 0.4 * Math.sin(i * i) * (Math.floor(i / 4000) % 2)]]) {
+  mkdirSync(join(sidebarCorpus, domain), { recursive: true });
+  for (const k of [0, 1]) writeFileSync(join(sidebarCorpus, domain, `${domain}${k}.wav`), wavClip(3, (i) => at(i * (1 + k / 5))));
+}
+execFileSync(process.execPath, [join(repo, 'dist/cli.cjs'), 'corpus', 'run', sidebarCorpus, '--backbone', 'whisper-small', '--weights', join(repo, 'test/reference/fixtures/whisper/small-like'),
+  '--sae', join(repo, 'media/demo/models/whisper-tiny-random/sae'), '--layers', '2,3', '--store', join(workspace, 'corpus.duckdb')], { stdio: ['ignore', 'ignore', 'inherit'] });
 // AUDIOSAE_E2E_REAL_SIZE=<folder written by bench/make_real_size_whisper.py>: only the timing step, with a
 // real-size random Whisper-small (layer 6) and SAE served as the authors' repositories.
 const realSize = process.env.AUDIOSAE_E2E_REAL_SIZE;
@@ -145,7 +155,9 @@ try {
     await new Promise((r) => setTimeout(r, 500));
   }
   const only = realSize ? ['--test-name-pattern=workbench opens|timing'] : [];
-  const result = spawn(process.execPath, ['--test', '--test-reporter=spec', ...only, join(repo, 'test/e2e/vscode.test.mjs')], {
+  // The step files, one after the other (E2E_ONLY=<part of a name> runs only the matching ones).
+  const stepFiles = ['vscode.test.mjs', 'sidebar.test.mjs'].filter((f) => !process.env.E2E_ONLY || f.includes(process.env.E2E_ONLY));
+  const result = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...only, ...stepFiles.map((f) => join(repo, 'test/e2e', f))], {
     stdio: 'inherit',
     env: { ...process.env, CS_URL: `http://127.0.0.1:${port}`, WORKSPACE: workspace, SHOTS: join(env.E2E_ROOT, 'shots'),
       PW_CORE: env.E2E_PLAYWRIGHT, PROFILE_ROOT: run, DUCKDB: join(repo, 'node_modules/@duckdb/node-api') },

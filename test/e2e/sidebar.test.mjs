@@ -1,0 +1,286 @@
+// The AudioSAE sidebar in a real VS Code (code-server + chromium, started by test/e2e/run.mjs, which also builds
+// the store corpus.duckdb in the workspace with the CLI): the Runs tree, search by label and by annotation,
+// the feature page (statistics, histogram, nearest features), playing a top clip, opening the editor at its time,
+// an annotation that survives a window reload and a kill -9 of the extension host, and "fires in selection".
+// Env from run.mjs: CS_URL, WORKSPACE, SHOTS, PW_CORE, PROFILE_ROOT.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+const { chromium } = createRequire(import.meta.url)(process.env.PW_CORE);
+const T = 90_000;
+const SHOTS = process.env.SHOTS;
+const JOURNAL = path.join(process.env.WORKSPACE, 'corpus.duckdb.annotations.jsonl');
+const NAME = 'e2e vowel-ish onset';
+let context;
+let page;
+const consoleLines = [];
+fs.mkdirSync(SHOTS, { recursive: true });
+
+before(async () => {
+  const profile = fs.mkdtempSync(path.join(process.env.PROFILE_ROOT, 'chromium-sidebar-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required'],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
+});
+
+after(async () => {
+  fs.writeFileSync(path.join(SHOTS, 'sidebar-console.log'), consoleLines.join('\n'));
+  await context?.close();
+});
+
+function step(name, fn) {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      await page.screenshot({ path: path.join(SHOTS, `FAILED-sidebar-${name.replace(/[^a-z0-9]+/gi, '_')}.png`) }).catch(() => {});
+      throw e;
+    }
+  });
+}
+
+const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+
+async function runCommand(label) {
+  const deadline = Date.now() + T;
+  for (;;) {
+    await page.locator('.part.statusbar').click({ position: { x: 700, y: 5 } }).catch(() => {});
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible', timeout: T });
+    await input.fill(`>${label}`);
+    const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 5000 }).then(() => true, () => false);
+    if (found) break;
+    await page.keyboard.press('Escape');
+    if (Date.now() > deadline) throw new Error(`command "${label}" never appeared in the palette`);
+  }
+  await page.keyboard.press('Enter');
+}
+
+async function until(check, what, timeout = T) {
+  const deadline = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The frame (of any webview) that holds `selector`, once one does. */
+async function frameWith(selector, timeout = T) {
+  let found;
+  await until(async () => {
+    for (const f of page.frames()) {
+      if (await f.locator(selector).count().catch(() => 0)) {
+        found = f;
+        return true;
+      }
+    }
+    return false;
+  }, `a webview with ${selector}`, timeout);
+  return found;
+}
+
+async function openSidebar() {
+  await page.locator('.activitybar .action-item a[aria-label^="AudioSAE"], .activitybar .action-item[aria-label^="AudioSAE"] a').first().click({ timeout: T });
+  await page.locator('.pane-header', { hasText: 'Runs' }).waitFor({ timeout: T });
+}
+
+async function search(text) {
+  const f = await frameWith('#query');
+  const before = Number((await f.locator('#status').getAttribute('data-seq')) ?? 0);
+  await f.locator('#query').fill(text);
+  await until(async () => Number((await f.locator('#status').getAttribute('data-seq')) ?? 0) > before, `results for "${text}"`);
+  return { frame: f, count: Number(await f.locator('#status').getAttribute('data-count')) };
+}
+
+async function trustWorkspace() {
+  await runCommand('Workspaces: Manage Workspace Trust');
+  const trust = page.getByRole('button', { name: /^Trust( Folder)?$/ }).first();
+  if (await trust.waitFor({ timeout: 10_000 }).then(() => true, () => false)) await trust.click();
+  await page.locator('.workspace-trust-header.workspace-trust-trusted').waitFor({ timeout: T });
+  await page.locator('.monaco-modal-editor-block').getByRole('button', { name: /^Close/ }).first().click().catch(() => {});
+  await page.locator('.monaco-modal-editor-block').waitFor({ state: 'detached', timeout: T }).catch(() => {});
+  await runCommand('View: Close All Editors');
+}
+
+step('the sidebar lists the workspace store with its run and layers, the active layer marked', async () => {
+  await page.goto(`${process.env.CS_URL}/?folder=${encodeURIComponent(process.env.WORKSPACE)}`);
+  await page.locator('.monaco-workbench').waitFor({ timeout: T });
+  await page.getByRole('treeitem', { name: /example\.wav/ }).waitFor({ timeout: T });
+  await trustWorkspace();
+  await openSidebar();
+  await page.getByRole('treeitem', { name: /corpus\.duckdb/ }).waitFor({ timeout: T });
+  await page.getByRole('treeitem', { name: /whisper-small/ }).waitFor({ timeout: T });
+  await page.getByRole('treeitem', { name: /Layer 2, active|Layer 3, active/ }).waitFor({ timeout: T });
+  // Make layer 2 active (the audio editor's layer in this workspace).
+  await page.getByRole('treeitem', { name: /^Layer 2/ }).click();
+  await page.getByRole('treeitem', { name: 'Layer 2, active' }).waitFor({ timeout: T });
+  const f = await frameWith('#layer-info');
+  await until(async () => /layer 2/.test(await f.locator('#layer-info').innerText()), 'the search view on layer 2');
+  assert.match(await f.locator('#layer-info').innerText(), /whisper-small · layer 2 · corpus\.duckdb · run \w{8} · 512 features/);
+  await shot('sidebar-runs');
+});
+
+let musicFeature;
+step('search by label: label:music lists music features only, sorted by max activation', async () => {
+  const { frame: f, count } = await search('label:music');
+  assert.ok(count > 0, 'no music feature in the toy corpus');
+  await f.locator('#sort').selectOption('maxAct');
+  await f.locator('#sort-dir').click();
+  await until(async () => (await f.locator('.result:not([hidden]) .badge').count()) > 0, 'rows');
+  const badges = await f.locator('.result:not([hidden]) .badge').allInnerTexts();
+  assert.ok(badges.every((b) => b.startsWith('music')), `non-music rows: ${badges.join(', ')}`);
+  const maxes = (await f.locator('.result:not([hidden]) .max').allInnerTexts()).map(Number);
+  // rows are positioned absolutely in list order; read them in order of their top
+  const tops = await f.locator('.result:not([hidden])').evaluateAll((rows) => rows.map((r) => [parseFloat(r.style.top), Number(r.querySelector('.max').textContent)]));
+  const inOrder = tops.sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+  for (let i = 1; i < inOrder.length; i++) assert.ok(inOrder[i - 1] >= inOrder[i], `not sorted by max activation: ${inOrder}`);
+  assert.equal(maxes.length, inOrder.length);
+  const sparkPixels = await f.locator('.result:not([hidden]) canvas.spark').first().evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  assert.ok(sparkPixels > 10, 'the sparkline drew nothing');
+  musicFeature = Number(await f.locator('.result:not([hidden])').evaluateAll((rows) => rows.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))[0].dataset.feature));
+  await shot('sidebar-search-label');
+});
+
+let pageFrame;
+step('clicking a result opens its feature page beside the editor: stats per domain, histogram, top clips, nearest features', async () => {
+  const f = await frameWith('#query');
+  const t0 = Date.now();
+  await f.locator(`.result[data-feature="${musicFeature}"]`).click();
+  pageFrame = await frameWith(`body[data-feature="${musicFeature}"] #title`);
+  const openMs = Date.now() - t0;
+  assert.equal(await pageFrame.locator('#title').innerText(), `Feature ${musicFeature}`);
+  assert.match(await pageFrame.locator('#label').innerText(), /^music · grade \d$/);
+  assert.equal(await pageFrame.locator('#domain-stats tr').count(), 4); // header + music, sounds, speech
+  assert.ok(await pageFrame.locator('#histogram rect').count() >= 10);
+  assert.ok(await pageFrame.locator('#top-clips tr[data-rank]').count() >= 1);
+  assert.equal(await pageFrame.locator('#nearest li').count(), 10, await pageFrame.locator('#nearest-note').innerText().catch(() => 'no nearest list'));
+  await page.locator('.tab', { hasText: `Feature ${musicFeature}` }).waitFor({ timeout: T });
+  console.log(`# feature page open (click to drawn, toy store): ${openMs} ms; host read: ${await pageFrame.locator('#footer').innerText()}`);
+  await pageFrame.locator('#compute-rf').click();
+  await until(async () => (await pageFrame.locator('#receptive-field').getAttribute('data-drawn')) === 'true' || /Not computed/.test(await pageFrame.locator('#rf-status').innerText()), 'the receptive field');
+  assert.equal(await pageFrame.locator('#receptive-field').getAttribute('data-drawn'), 'true', await pageFrame.locator('#rf-status').innerText());
+  await shot('feature-page');
+  await pageFrame.locator('#receptive-field').scrollIntoViewIfNeeded();
+  await shot('feature-page-receptive-field');
+});
+
+step('a top clip plays: the host decodes 3 s around its maximum and the panel plays them', async () => {
+  await pageFrame.locator('#top-clips tr[data-rank="1"] button.play').click();
+  await until(async () => (await pageFrame.locator('body').getAttribute('data-played')) !== null || (await pageFrame.locator('body').getAttribute('data-play-error')) !== null, 'the snippet');
+  assert.equal(await pageFrame.locator('body').getAttribute('data-play-error'), null);
+  const [rank, samples, rate] = (await pageFrame.locator('body').getAttribute('data-played')).split(':');
+  assert.equal(rank, '1');
+  assert.equal(rate, '16000');
+  assert.equal(Number(samples), 48000); // 3 s clips: the whole clip
+});
+
+step('"Open at time" opens the clip in the audio editor at the maximum', async () => {
+  const clip = await pageFrame.locator('#top-clips tr[data-rank="1"] td.clip').innerText();
+  await pageFrame.locator('#top-clips tr[data-rank="1"] button.open-at').click();
+  await page.locator('.tab', { hasText: clip }).waitFor({ timeout: T });
+  const fallback = await page.locator('.notification-list-item', { hasText: 'cannot jump to a time yet' }).count();
+  console.log(`# open at time: ${fallback ? 'the editor has no audioSae.openClipAt (opened the clip only)' : 'audioSae.openClipAt opened the clip'}`);
+  await shot('feature-page-open-at');
+});
+
+step('annotating saves as you type; the search finds the feature by its annotation and tag', async () => {
+  await page.locator('.tab', { hasText: `Feature ${musicFeature}` }).click();
+  pageFrame = await frameWith(`body[data-feature="${musicFeature}"] #ann-name`);
+  await pageFrame.locator('#ann-name').fill(NAME);
+  await pageFrame.locator('#ann-tags').fill('e2e, chord');
+  await pageFrame.locator('#ann-notes').fill('Fires on the two-note chords.');
+  await until(async () => (await pageFrame.locator('#ann-status').getAttribute('data-state')) === 'saved', 'the annotation saved');
+  assert.match(await pageFrame.locator('#ann-status').innerText(), /^Saved /);
+  const lines = fs.readFileSync(JOURNAL, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const last = lines.filter((l) => l.feature === musicFeature).at(-1);
+  assert.equal(last.name, NAME);
+  assert.deepEqual(last.tags, ['e2e', 'chord']);
+  await shot('feature-page-annotated');
+  const byText = await search('vowel-ish');
+  assert.equal(byText.count, 1);
+  assert.match(await byText.frame.locator('.result:not([hidden]) .id').first().innerText(), new RegExp(`^${musicFeature} · ${NAME}`));
+  assert.equal((await search('#chord')).count, 1);
+  await shot('sidebar-search-annotation');
+});
+
+/** Extension host processes of this test's code-server (found by the profile folder in their environment). */
+function extensionHosts() {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => /--type=extensionHost|extensionHostProcess/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0])).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(process.env.PROFILE_ROOT);
+    } catch {
+      return false;
+    }
+  });
+}
+
+step('the annotation survives a window reload and a kill -9 of the extension host mid-edit', async () => {
+  await page.locator('.tab', { hasText: `Feature ${musicFeature}` }).click();
+  pageFrame = await frameWith(`body[data-feature="${musicFeature}"] #ann-notes`);
+  await pageFrame.locator('#ann-notes').fill('Fires on the two-note chords. Edited before the crash.');
+  await until(async () => (await pageFrame.locator('#ann-status').getAttribute('data-state')) === 'saved', 'the edit saved');
+  // Mid-edit: more typing that the debounce has not sent yet, then the host dies.
+  await pageFrame.locator('#ann-notes').pressSequentially(' unsent', { delay: 10 });
+  const hosts = extensionHosts();
+  assert.ok(hosts.length >= 1, 'no extension host process found');
+  for (const pid of hosts) process.kill(pid, 'SIGKILL');
+  console.log(`# killed extension host ${hosts.join(', ')} with SIGKILL`);
+  await page.waitForTimeout(1500);
+  await runCommand('Developer: Reload Window');
+  await page.locator('.monaco-workbench').waitFor({ timeout: T });
+  await until(async () => extensionHosts().length > 0 && !extensionHosts().some((p) => hosts.includes(p)), 'a new extension host');
+  await openSidebar();
+  const byText = await search('vowel-ish');
+  assert.equal(byText.count, 1, 'the annotation is gone after the crash');
+  await runCommand('AudioSAE: Show Feature Page…');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.fill(String(musicFeature));
+  await page.keyboard.press('Enter');
+  pageFrame = await frameWith(`body[data-feature="${musicFeature}"] #ann-name`);
+  await until(async () => (await pageFrame.locator('#ann-name').inputValue()) === NAME, 'the annotation name on the page');
+  assert.equal(await pageFrame.locator('#ann-notes').inputValue(), 'Fires on the two-note chords. Edited before the crash.');
+  await shot('annotation-after-kill');
+});
+
+step('"fires in editor selection" lists the features firing in the region selected in the audio editor', async () => {
+  const clip = await pageFrame.locator('#top-clips tr[data-rank="1"] td.clip').innerText();
+  await pageFrame.locator('#top-clips tr[data-rank="1"] button.open-at').click();
+  await page.locator('.tab', { hasText: clip }).click({ timeout: T });
+  const editor = await frameWith('body[data-features] #waveform');
+  const box = await editor.locator('#waveform').boundingBox();
+  // boundingBox is relative to the page's viewport, also inside nested frames
+  const x0 = box.x + box.width * 0.1;
+  const y = box.y + 10;
+  await page.mouse.move(x0, y);
+  await page.mouse.down();
+  await page.mouse.move(x0 + box.width * 0.5, y, { steps: 5 });
+  await page.mouse.up();
+  await editor.locator('#region').waitFor({ state: 'visible', timeout: T });
+  const f = await frameWith('#query');
+  await f.locator('#query').fill('');
+  await f.locator('#in-selection').check();
+  await until(async () => /fire in|does not report|No region|selection is of/.test(await f.locator('#status').innerText()), 'the selection search');
+  const status = await f.locator('#status').innerText();
+  console.log(`# fires in selection: ${status}`);
+  if (/fire in/.test(status)) assert.ok(Number(await f.locator('#status').getAttribute('data-count')) > 0);
+  else assert.match(status, /does not report its selection/);
+  await shot('sidebar-fires-in-selection');
+  await f.locator('#in-selection').uncheck();
+});
