@@ -32,11 +32,7 @@ mkdirSync(join(stage, 'dist'), { recursive: true });
 for (const f of ['extension.cjs', 'engine-worker.cjs', 'jobs-worker.cjs', 'tsne-worker.cjs']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
 cpSync(join(root, 'dist', 'webview'), join(stage, 'dist', 'webview'), { recursive: true, filter: (s) => !s.endsWith('.map') });
 cpSync(join(root, 'media'), join(stage, 'media'), { recursive: true });
-cpSync(join(root, 'LICENSE'), join(stage, 'LICENSE'));
-// The README's links to other files of the repository (docs/…) have no target inside a .vsix (vsce refuses
-// them without a repository URL): in the packaged copy they become their text; web links and images stay.
-const readme = readFileSync(join(root, 'README.md'), 'utf8').replace(/(?<!!)\[([^\]]+)\]\((?!https?:|#|mailto:)[^)\s]+\)/g, '$1');
-writeFileSync(join(stage, 'README.md'), readme);
+for (const f of ['README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const ortVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version;
