@@ -129,8 +129,8 @@ export class CorpusStore {
       if (this.readOnly) throw new AudioSaeError('is not a corpus store (it has no store_info table).', this.path);
       const tables = Number(await this.scalar(`SELECT count(*) FROM information_schema.tables`));
       if (tables > 0) throw new AudioSaeError('is a DuckDB database but not a corpus store; nothing was changed.', this.path, 'Name a new file for --store.');
-      await this.connection.run(SCHEMA_SQL);
-      await this.connection.run(`INSERT INTO store_info VALUES ('schema_version', '${SCHEMA_VERSION}')`);
+      // One transaction: a process killed while creating the store leaves no half-made schema behind.
+      await this.connection.run(`BEGIN TRANSACTION; ${SCHEMA_SQL}; INSERT INTO store_info VALUES ('schema_version', '${SCHEMA_VERSION}'); COMMIT`);
       return;
     }
     const version = await this.scalar(`SELECT value FROM store_info WHERE key = 'schema_version'`);
