@@ -10,7 +10,9 @@
  *           (test/slurm/start-cluster.sh; as many CPUs as the machine) from submission until the merge job is
  *           done, vs the 4 shards one after the other (the sum of the task times: the overhead of sharding).
  *
- *   npm run build && node --import tsx bench/merge.ts [--part merge|array|all] [--shards 16] [--clips 16] [--dir bench/.tmp/merge]
+ *   npm run build && node --import tsx bench/merge.ts [--part merge|array|all] [--shards 16] [--clips 16] [--dir bench/.tmp/merge] [--reuse]
+ *
+ * --reuse merges the shard folders an earlier run left (filling the synthetic store takes minutes).
  *
  * Needs root and Debian's slurm packages for the array part (test/slurm/setup.sh installs them). Not part of
  * the test suite.
@@ -33,6 +35,7 @@ const { values: args } = parseArgs({
     shards: { type: 'string', default: '16' },
     clips: { type: 'string', default: '16' },
     dir: { type: 'string', default: 'bench/.tmp/merge' },
+    reuse: { type: 'boolean', default: false },
   },
 });
 const repo = new URL('..', import.meta.url).pathname;
@@ -54,9 +57,8 @@ function timedCli(argv: string[], env: NodeJS.ProcessEnv = process.env): { ms: n
   return { ms, peakKb: Number(/peak_rss_kb=(\d+)/.exec(r.stderr)?.[1] ?? NaN), stdout: r.stdout };
 }
 
-async function mergePart(): Promise<void> {
-  const n = Number(args.shards);
-  const work = join(dir, 'synthetic');
+/** The synthetic store, cut into `n` shard folders of contiguous clip ranges, as `corpus run --shard` writes them. */
+async function writeShards(work: string, out: string, n: number): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const instance = await DuckDBInstance.create(join(work, 'full.duckdb'));
@@ -66,9 +68,7 @@ async function mergePart(): Promise<void> {
   const clips = Number((await conn.runAndReadAll('SELECT count(*) FROM clips')).getRows()[0]![0]);
   const features = Number((await conn.runAndReadAll('SELECT count(*) FROM clip_features')).getRows()[0]![0]);
   console.log(`filled a synthetic store (bench/corpus_queries.ts): ${clips} clips, ${features} clip_features rows in ${fmtS(performance.now() - t0)}`);
-  // Shards of contiguous clip ranges, written as `corpus run --shard` writes them.
   t0 = performance.now();
-  const out = join(work, 'out');
   const run = await runRecord(conn, 'runs');
   const tables = await storeTables(conn);
   for (let i = 0; i < n; i++) {
@@ -90,14 +90,27 @@ async function mergePart(): Promise<void> {
   }
   conn.closeSync();
   instance.closeSync();
+  rmSync(join(work, 'full.duckdb'), { force: true });
   console.log(`wrote ${n} shard folders (${gib(folderBytes(out))} of Parquet) in ${fmtS(performance.now() - t0)}`);
+}
+
+async function mergePart(): Promise<void> {
+  const n = Number(args.shards);
+  const work = join(dir, 'synthetic');
+  const out = join(work, 'out');
+  if (args.reuse && existsSync(join(out, shardFolderName({ index: n - 1, count: n }), 'done.json'))) console.log(`reusing the ${n} shard folders in ${out}`);
+  else await writeShards(work, out, n);
   const store = join(work, 'merged.duckdb');
-  const r = timedCli(['corpus', 'merge', out, '--store', store]);
-  console.log(`corpus merge of ${n} shards: ${fmtS(r.ms)} wall (checks with SHA-256 of every file, bulk insert, clustering, checkpoint), peak RSS ${(r.peakKb / 1024).toFixed(0)} MiB; store ${gib(statSync(store).size)}`);
   rmSync(store, { force: true });
-  const quick = timedCli(['corpus', 'merge', out, '--store', store, '--no-verify']);
-  console.log(`  the same with --no-verify: ${fmtS(quick.ms)}, peak RSS ${(quick.peakKb / 1024).toFixed(0)} MiB`);
-  rmSync(work, { recursive: true, force: true });
+  const r = timedCli(['corpus', 'merge', out, '--store', store]);
+  console.log(`corpus merge of ${n} shards: ${fmtS(r.ms)} wall (SHA-256 of every file, bulk insert, clustering, checkpoint), peak RSS ${(r.peakKb / 1024).toFixed(0)} MiB; store ${gib(statSync(store).size)}`);
+  console.log(`  ${r.stdout.trim()}`);
+  for (const limit of ['2GB']) {
+    rmSync(store, { force: true });
+    const bounded = timedCli(['corpus', 'merge', out, '--store', store, '--no-verify', '--memory-limit', limit]);
+    console.log(`  --no-verify --memory-limit ${limit}: ${fmtS(bounded.ms)}, peak RSS ${(bounded.peakKb / 1024).toFixed(0)} MiB`);
+  }
+  rmSync(store, { force: true });
 }
 
 /** 30 s clips: tones in noise, one per clip. */

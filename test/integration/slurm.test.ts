@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -44,10 +44,10 @@ function slurm(cmd: string, ...args: string[]): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, ok: () => boolean, timeoutS = 90): Promise<void> {
+async function until(what: string, ok: () => boolean, timeoutS = 90, more = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutS * 1000;
   while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS} s waiting for ${what}${started ? `; queue: ${slurm('squeue', '-h', '-r')}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS} s waiting for ${what}${started ? `; queue: ${slurm('squeue', '-h', '-r')}` : ''}${more()}`);
     await sleep(200);
   }
 }
@@ -154,12 +154,21 @@ function answers(store: string): string {
   return out.join('\n');
 }
 
-function submitArray(out: string): { array: string; merge: string } {
+function submitArray(out: string): { arrays: string[]; array: string; merge: string } {
   const r = audiosae('corpus', 'slurm', corpus, ...RUN, '--tasks', '4', '--out', out);
   assert.equal(r.code, 0, r.stderr);
-  const m = /array job\(s\) (\d+); merge job (\d+)/.exec(r.stdout);
+  const m = /array job\(s\) ([\d, ]+); merge job (\d+)/.exec(r.stdout);
   assert.ok(m, r.stdout);
-  return { array: m[1]!, merge: m[2]! };
+  const arrays = m[1]!.split(', ');
+  return { arrays, array: arrays[0]!, merge: m[2]! };
+}
+
+const allGone = (jobs: string[]) => jobs.every((j) => !inQueue(j));
+
+/** The tasks' and merge's logs, for failure messages. */
+function logsOf(out: string): string {
+  const logs = join(out, 'logs');
+  return existsSync(logs) ? readdirSync(logs).map((f) => `--- ${f}\n${readFileSync(join(logs, f), 'utf8')}`).join('\n') : '(no logs)';
 }
 
 describe('sharded corpus runs on Slurm', () => {
@@ -188,15 +197,21 @@ describe('sharded corpus runs on Slurm', () => {
     t.diagnostic(`4-task array (2 CPUs) to merged store: ${wall.toFixed(1)} s; worst relative difference to the single run ${worst.toExponential(1)}`);
   });
 
-  it('a task cancelled mid-run is reported, resubmitted alone, and the merge is still exact', async (t) => {
+  it('a task cancelled mid-run is reported, resubmitted alone, and the merge is still exact (arrays split at MaxArraySize)', async (t) => {
     if (skipReason) return t.skip(skipReason);
+    // MaxArraySize = 3: the 4 tasks go as two arrays (tasks 0-2, and 0 with offset 3).
+    writeFileSync(env.SLURM_CONF!, `${readFileSync(env.SLURM_CONF!, 'utf8')}MaxArraySize=3\n`);
+    slurm('scontrol', 'reconfigure');
+    await until('MaxArraySize 3', () => /MaxArraySize\s*=\s*3\b/.test(slurm('scontrol', 'show', 'config')));
     const out = join(tmp, 'cancel');
-    const { array, merge } = submitArray(out);
+    const { arrays, array, merge } = submitArray(out);
+    assert.equal(arrays.length, 2, 'two arrays');
+    assert.match(readFileSync(join(out, 'slurm', 'jobs.json'), 'utf8'), /"offset": 3/);
     // Cancel once task 2 really runs (its shard folder is started), not at launch (see test/slurm: a cancel
     // landing within ~0.1 s of a launch can be lost).
     await until('task 2 to start', () => existsSync(join(out, 'shard-0002-of-0004', 'shard.json')));
     slurm('scancel', `${array}_2`);
-    await until(`array ${array}`, () => !inQueue(array));
+    await until(`arrays ${arrays.join(', ')}`, () => allGone(arrays));
     assert.ok(!existsSync(join(out, 'shard-0002-of-0004', 'done.json')), 'the cancelled shard is not complete');
     const status = audiosae('corpus', 'status', out, '--format', 'json');
     assert.equal(status.code, 3, status.stderr);
@@ -205,13 +220,14 @@ describe('sharded corpus runs on Slurm', () => {
     assert.equal(s.shards[2].state, 'failed');
     assert.equal(s.shards[2].detail, 'CANCELLED');
     assert.equal(s.shards[2].job, `${array}_2`);
+    assert.equal(s.shards[3].job, `${arrays[1]}_0`, 'shard 3 is task 0 of the second array');
     assert.ok(inQueue(merge), 'the first merge job waits (afterok cannot hold)');
 
     const again = audiosae('corpus', 'status', out, '--resubmit');
     assert.equal(again.code, 0, again.stderr);
     const m = /resubmitted shard\(s\) 2 as array job\(s\) (\d+); merge job (\d+)/.exec(again.stdout);
     assert.ok(m, again.stdout);
-    await until(`merge job ${m[2]}`, () => !inQueue(m[2]!) && !inQueue(m[1]!));
+    await until(`merge job ${m[2]}`, () => !inQueue(m[2]!) && !inQueue(m[1]!), 90, () => logsOf(out));
     assert.ok(!inQueue(merge), 'the old merge job was replaced');
     assert.match(slurm('scontrol', 'show', 'job', m[2]!), /JobState=COMPLETED/);
     assert.match(audiosae('corpus', 'status', out).stdout, /4 done, 0 running, 0 pending, 0 failed, 0 missing/);

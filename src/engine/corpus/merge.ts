@@ -41,6 +41,9 @@ export interface MergeResult {
   failed: number;
   rows: Record<string, number>;
   elapsedS: number;
+  /** Store merges: the bulk insert, and the clustering + checkpoint after it. */
+  insertS?: number;
+  finishS?: number;
 }
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -152,12 +155,14 @@ async function checkClips(conn: DuckDBConnection, plan: MergePlan, complete: boo
  * Writes the merged shards into a store: the same tables as one process over the same manifest. The store may
  * hold other runs, not this one.
  */
-export async function mergeIntoStore(plan: MergePlan, storePath: string): Promise<MergeResult> {
+export async function mergeIntoStore(plan: MergePlan, storePath: string, options: { memoryLimit?: string } = {}): Promise<MergeResult> {
   const started = performance.now();
   const runId = plan.shards[0]!.marker.run.runId;
   const store = await CorpusStore.open(storePath);
   try {
     const conn = store.connection;
+    // DuckDB spills what does not fit (to <store>.tmp/); by default it may use 80 % of the machine's memory.
+    if (options.memoryLimit) await conn.run(`SET memory_limit = ${sqlString(options.memoryLimit)}`);
     const present = Number((await conn.runAndReadAll(`SELECT count(*) FROM runs WHERE run_id = ${sqlString(runId)}`)).getRows()[0]![0]);
     if (present) throw new AudioSaeError(`already holds run ${runId}; a merge writes a run once.`, storePath, 'Merge into a new store, or delete that one first.');
     const { clips, failed } = await checkClips(conn, plan, true);
@@ -166,6 +171,7 @@ export async function mergeIntoStore(plan: MergePlan, storePath: string): Promis
     const lacking = tables.filter((t) => !carried.includes(t));
     if (lacking.length) throw new AudioSaeError(`the shards carry no table ${lacking.join(', ')}, which this store has; they come from another AudioSAE version.`, plan.shards[0]!.folder);
     const rows: Record<string, number> = {};
+    const insertStarted = performance.now();
     await conn.run('BEGIN TRANSACTION');
     try {
       for (const table of tables) {
@@ -179,8 +185,10 @@ export async function mergeIntoStore(plan: MergePlan, storePath: string): Promis
       await conn.run('ROLLBACK').catch(() => undefined);
       throw e;
     }
+    const finishStarted = performance.now();
     await store.finishRun(true);
-    return { runId, clips, failed, rows, elapsedS: (performance.now() - started) / 1000 };
+    const now = performance.now();
+    return { runId, clips, failed, rows, elapsedS: (now - started) / 1000, insertS: (finishStarted - insertStarted) / 1000, finishS: (now - finishStarted) / 1000 };
   } finally {
     store.close();
   }

@@ -11,6 +11,7 @@ export const spec: VerbSpec = {
     { name: 'store', value: '<corpus.duckdb>', description: 'the store to write (created if missing; it must not hold this run yet)' },
     { name: 'out', value: '<dir>', description: 'instead: a partial merge, written as one shard folder that merges again' },
     { name: 'no-verify', description: 'skip re-reading every Parquet file for its SHA-256' },
+    { name: 'memory-limit', value: '<size>', description: 'memory DuckDB may use for the merge, e.g. 4GB (beyond it, it spills to disk; default 80 % of RAM)' },
   ],
   details: `
 Each <dir> is the --out folder of a sharded run (every shard-000I-of-000N/ in it is taken) or one shard folder
@@ -27,11 +28,11 @@ export async function run(args: ParsedArgs): Promise<number> {
   if ((store === undefined) === (out === undefined)) throw new AudioSaeError('"corpus merge" writes either a store (--store S) or a partial merge (--out DIR): name one of them.');
   const found = findShards(args.positionals);
   const plan = await planMerge(found, { complete: store !== undefined, verify: !args.flags.has('no-verify') });
-  const result = store !== undefined ? await mergeIntoStore(plan, store) : await mergeIntoFolder(plan, out!);
+  const result = store !== undefined ? await mergeIntoStore(plan, store, { memoryLimit: args.options.get('memory-limit') }) : await mergeIntoFolder(plan, out!);
   const rows = Object.entries(result.rows).map(([t, n]) => `${t} ${n}`).join(', ');
   console.log(
     `merged ${plan.covered.length} of ${plan.count} shards (${found.length} folder(s)) of run ${result.runId}: ${result.clips} clips (${result.failed} failed); ` +
-      `rows: ${rows} in ${result.elapsedS.toFixed(1)} s → ${store ?? out}`,
+      `rows: ${rows} in ${result.elapsedS.toFixed(1)} s${result.insertS !== undefined ? ` (insert ${result.insertS.toFixed(1)} s, clustering and checkpoint ${result.finishS!.toFixed(1)} s)` : ''} → ${store ?? out}`,
   );
   return 0;
 }
