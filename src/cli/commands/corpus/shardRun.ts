@@ -10,7 +10,7 @@
  * or SLURM_ARRAY_TASK_COUNT. SIGTERM and SIGUSR1 (sent by Slurm before a time limit with --signal) stop after the
  * clip in flight; the shard then exits with status 75 and continues when run again.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { clipOrderChecksum, parseShard, shardFolderName, shardShare, type ShardSpec } from '../../../engine/corpus/shard.ts';
 import type { Corpus } from '../../../engine/corpus/manifest.ts';
@@ -142,6 +142,7 @@ export async function prepareShard(args: ParsedArgs, corpus: Corpus): Promise<Sh
   const share = shardShare(corpus, spec);
   console.error(`${label}: ${share.clips.length} of ${corpus.clips.length} clips, ~${duration(share.seconds)} of audio (shards ${duration(share.minSeconds)} to ${duration(share.maxSeconds)}) → ${folder}`);
   const storePath = join(folder, WORK_STORE);
+  if (existsSync(storePath) && statSync(storePath).size === 0) rmSync(storePath); // killed as DuckDB created it
   const store = await CorpusStore.open(storePath);
   // Slurm's --signal=B:USR1@T warns before the time limit: stop as for SIGTERM (the clip in flight is finished or
   // dropped). However the run ends after such a stop (the engine's "cancelled." error included), the shard is
