@@ -263,6 +263,9 @@ describe('sharded corpus runs without a scheduler', () => {
       p.on('exit', resolve);
     })));
     assert.deepEqual(codes, [0, 0, 0, 0]);
+    const status = audiosae('corpus', 'status', out);
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    assert.match(status.stdout, /4 shard\(s\): 4 done/, 'status without Slurm: from the shard folders');
     const again = audiosae('corpus', 'run', corpus, ...RUN, '--shard', '1/4', '--out', out);
     assert.equal(again.code, 0);
     assert.match(again.stderr, /shard 1\/4 is complete .*nothing to do/);
