@@ -11,6 +11,10 @@
  * centre), 25 % of the features unclustered, every row of unit norm — loosely what an SAE's encoder looks
  * like, so the map has structure to keep. scikit-learn runs with one thread (OMP_NUM_THREADS=1), as this
  * project's t-SNE does. Needs Debian's python3-sklearn. Not part of the test suite.
+ *
+ * Measured on a shared 2-core machine (scikit-learn 1.2.1; wall times moved with the machine's load):
+ *   6 144 × 768:   ours 69.7 s, scikit-learn 118.6 s (0.59×); KL 1.3296 vs 1.3344 (0.996); 10-NN kept 31.8 % vs 31.6 %
+ *   10 240 × 1280: ours 38.4 s, scikit-learn 74.1 s (0.52×); KL 1.6340 vs 1.6209 (1.008); 10-NN kept 27.5 % vs 27.4 %
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
