@@ -423,10 +423,12 @@ function initialEmbedding(x: Float64Array, n: number, dim: number, seed: number,
 /** Everything t-SNE needs before the optimisation: neighbours, P. */
 export function tsneAffinities(x: Float64Array, n: number, dim: number, perplexity: number = TSNE_DEFAULTS.perplexity): Affinities {
   if (n < 2) return { n, rowStart: new Int32Array(n + 1), cols: new Int32Array(0), values: new Float64Array(0) };
-  const k = Math.min(n - 1, Math.floor(3 * perplexity));
-  // With fewer neighbours than 3·perplexity, the reachable perplexity is at most k.
+  // Fewer than 3·perplexity + 1 points: the perplexity drops to (n − 1)/3, as openTSNE does. At perplexity n − 1
+  // every row of P would be uniform, and the exact optimum of KL for a uniform P is every point in one place.
+  const effective = Math.min(perplexity, Math.max(1, (n - 1) / 3));
+  const k = Math.min(n - 1, Math.floor(3 * effective));
   const { indices, dist2 } = nearestNeighbours(x, n, dim, k);
-  return affinities(indices, dist2, n, k, Math.min(perplexity, k));
+  return affinities(indices, dist2, n, k, Math.min(effective, k));
 }
 
 /** t-SNE of rows x [n, dim] (see the module comment for the defaults). */

@@ -166,6 +166,15 @@ describe('t-SNE', () => {
     assert.ok(r.kl > 0 && r.kl < 2, `KL ${r.kl}`);
   });
 
+  it('a handful of points (fewer than 3·perplexity) is spread out, not collapsed: the perplexity drops to (n − 1)/3', () => {
+    const { x, labels, n } = blobs(2, 4, 8, 6, 3); // 8 points, 2 clusters
+    const r = tsne(x, n, 8, { seed: 2 });
+    let spread = 0;
+    for (const v of r.embedding) spread = Math.max(spread, Math.abs(v));
+    assert.ok(spread > 1e-2, `the map spans ${spread}`);
+    assert.equal(knnPurity(r.embedding, labels, 3), 1, 'each point\'s 3 nearest are its own cluster');
+  });
+
   it('is deterministic for a seed, differs across seeds, reports progress, and stops when asked', () => {
     const { x, n } = blobs(3, 50, 20, 4, 8);
     const opts = { earlyExaggerationIterations: 40, iterations: 40, seed: 3 };
