@@ -291,8 +291,7 @@ async function linkFollowed(click, id, what = 'the feature page', shot) {
   if (!opened) return false;
   await page.waitForTimeout(500);
   if (shot) await page.screenshot({ path: path.join(SHOTS, shot) });
-  await tab.first().hover();
-  await tab.first().locator('.codicon-close').click();
+  await tab.first().click({ button: 'middle' }); // closes the tab, as in VS Code
   await until(async () => (await tab.count()) === 0, `the tab of feature ${id} to close`);
   await webview().locator('#title').waitFor({ timeout: T });
   return true;
