@@ -13,6 +13,15 @@ let context;
 let page;
 const consoleLines = [];
 fs.mkdirSync(SHOTS, { recursive: true });
+/** A keybinding that runs audioSae.openClipAt with arguments (user keybindings are read as the workbench starts). */
+const OPEN_CLIP_AT_KEY = 'Control+Alt+Shift+O';
+{
+  const file = path.join(process.env.PROFILE_ROOT, 'user-data/User/keybindings.json');
+  const existing = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8') || '[]') : [];
+  fs.writeFileSync(file, JSON.stringify([...existing.filter((k) => k.command !== 'audioSae.openClipAt'), {
+    key: 'ctrl+alt+shift+o', command: 'audioSae.openClipAt', args: { path: path.join(process.env.WORKSPACE, 'clip-30s.wav'), time_s: 12.5, feature: 3, layer: 3 },
+  }], null, 2));
+}
 
 before(async () => {
   const profile = fs.mkdtempSync(path.join(process.env.PROFILE_ROOT, 'chromium-'));
@@ -623,17 +632,14 @@ step('results stream in window by window on the hour-long clip, and Cancel stops
 });
 
 step('audioSae.openClipAt opens a clip at a moment with a feature selected, at the layer asked for', async () => {
-  // The feature page's "open at this time" runs this command; here a keybinding with the same arguments does.
-  const keybindings = path.join(process.env.PROFILE_ROOT, 'user-data/User/keybindings.json');
-  fs.writeFileSync(keybindings, JSON.stringify([{
-    key: 'ctrl+alt+shift+o', command: 'audioSae.openClipAt', args: { path: path.join(process.env.WORKSPACE, 'clip-30s.wav'), time_s: 12.5, feature: 3, layer: 3 },
-  }]));
-  // The workbench picks the file up after a moment: press until the clip's editor is the active tab.
+  // The feature page's "open at this time" runs this command; here a keybinding with the same arguments does
+  // (written before the workbench started, see OPEN_CLIP_AT_KEY). Press until the clip's editor is the active tab.
   await until(async () => {
     await page.locator('.part.statusbar').click({ position: { x: 700, y: 5 } }).catch(() => {}); // focus the workbench, not a webview
-    await page.keyboard.press('Control+Alt+Shift+O');
+    await page.keyboard.press(OPEN_CLIP_AT_KEY);
     await page.waitForTimeout(1500);
-    return (await page.locator('.tab.active', { hasText: 'clip-30s.wav' }).count()) > 0;
+    return (await page.locator('.tab', { hasText: 'clip-30s.wav' }).filter({ has: page.locator(':scope.active') }).count()) > 0
+      || (await webview().locator('#title:text("clip-30s.wav")').count()) > 0;
   }, 'the keybinding to open clip-30s.wav');
   const wv = webview();
   await wv.locator('#title:text("clip-30s.wav")').waitFor({ timeout: T });
@@ -647,7 +653,6 @@ step('audioSae.openClipAt opens a clip at a moment with a feature selected, at t
   assert.ok(Math.abs(x - ((12.5 - t0) / (t1 - t0)) * box.width) < 3, `the playhead at ${x}px stands at 12.5 s`);
   await wv.locator('#title').scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(SHOTS, 'editor-open-at.png') });
-  fs.writeFileSync(keybindings, '[]');
 });
 
 step('a request whose handler throws still gets a reply, and the editor says what failed', async () => {
