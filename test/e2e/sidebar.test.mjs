@@ -113,18 +113,29 @@ async function trustWorkspace() {
   await runCommand('View: Close All Editors');
 }
 
+/** Makes layer 2 of corpus.duckdb's run active in the Runs tree (the audio editor's layer in this workspace). */
+async function selectCorpusLayer2() {
+  const rows = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Runs' }) }).locator('[role="treeitem"]');
+  await until(async () => (await rows.evaluateAll((r) => r.map((e) => e.getAttribute('aria-label') ?? ''))).some((l) => /^corpus\.duckdb, 1 run/.test(l)), 'corpus.duckdb read in the Runs tree');
+  await rows.filter({ hasText: 'whisper-small' }).first().waitFor({ timeout: T });
+  // the first "Layer 2" row after corpus.duckdb (other stores may be listed too)
+  const labels = await rows.evaluateAll((r) => r.map((e) => e.getAttribute('aria-label') ?? ''));
+  const storeRow = labels.findIndex((l) => l.startsWith('corpus.duckdb'));
+  const layerRow = labels.findIndex((l, i) => i > storeRow && /^Layer 2\b/.test(l));
+  assert.ok(storeRow >= 0 && layerRow > storeRow, `Runs rows: ${labels.join(' | ')}`);
+  await rows.nth(layerRow).click();
+  await until(async () => (await rows.nth(layerRow).getAttribute('aria-label')) === 'Layer 2, active', 'layer 2 active');
+  const f = await frameWith('#layer-info');
+  await until(async () => /whisper-small · layer 2 · corpus\.duckdb/.test(await f.locator('#layer-info').innerText()), 'the search view on corpus.duckdb layer 2');
+}
+
 step('the sidebar lists the workspace store with its run and layers, the active layer marked', async () => {
   await page.goto(`${process.env.CS_URL}/?folder=${encodeURIComponent(process.env.WORKSPACE)}`);
   await page.locator('.monaco-workbench').waitFor({ timeout: T });
   await page.getByRole('treeitem', { name: /example\.wav/ }).waitFor({ timeout: T });
   await trustWorkspace();
   await openSidebar();
-  await page.getByRole('treeitem', { name: /corpus\.duckdb/ }).waitFor({ timeout: T });
-  await page.getByRole('treeitem', { name: /whisper-small/ }).waitFor({ timeout: T });
-  await page.getByRole('treeitem', { name: /Layer 2, active|Layer 3, active/ }).waitFor({ timeout: T });
-  // Make layer 2 active (the audio editor's layer in this workspace).
-  await page.getByRole('treeitem', { name: /^Layer 2/ }).click();
-  await page.getByRole('treeitem', { name: 'Layer 2, active' }).waitFor({ timeout: T });
+  await selectCorpusLayer2();
   const f = await frameWith('#layer-info');
   await until(async () => /layer 2/.test(await f.locator('#layer-info').innerText()), 'the search view on layer 2');
   assert.match(await f.locator('#layer-info').innerText(), /whisper-small · layer 2 · corpus\.duckdb · run \w{8} · 512 features/);
@@ -247,6 +258,7 @@ step('the annotation survives a window reload and a kill -9 of the extension hos
   await page.locator('.monaco-workbench').waitFor({ timeout: T });
   await until(async () => extensionHosts().length > 0 && !extensionHosts().some((p) => hosts.includes(p)), 'a new extension host');
   await openSidebar();
+  await selectCorpusLayer2();
   const byText = await search('vowel-ish');
   assert.equal(byText.count, 1, 'the annotation is gone after the crash');
   await runCommand('AudioSAE: Show Feature Page…');
