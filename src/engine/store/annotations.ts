@@ -20,9 +20,9 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { closeSync, constants, openSync, readSync, fstatSync } from 'node:fs';
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { link, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { AudioSaeError } from '../errors.ts';
-import { processGone, writeFileAtomic } from '../io/atomicWrite.ts';
+import { processGone, removeStaleSiblings, siblingName, writeFileAtomic } from '../io/atomicWrite.ts';
 import { writeFailure } from '../io/files.ts';
 
 /** What an annotation is about. `sae` is the sha256 of the layer's SAE checkpoint. */
@@ -49,7 +49,7 @@ export const ANNOTATIONS_FORMAT = 'audiosae-annotations';
 export const ANNOTATIONS_VERSION = 1;
 const LIMITS = { name: 200, notes: 20_000, tags: 32, tag: 64 };
 const LOCK_STALE_MS = 10_000;
-const LOCK_WAIT_MS = 5_000;
+const LOCK_WAIT_MS = 15_000;
 
 export const annotationsPathFor = (storePath: string): string => `${storePath}.annotations.jsonl`;
 export const annotationKeyString = (k: AnnotationKey): string => `${k.backbone}\u0000${k.sae}\u0000${k.layer}\u0000${k.feature}`;
@@ -122,6 +122,7 @@ export class AnnotationJournal {
 
   static async open(path: string): Promise<AnnotationJournal> {
     const j = new AnnotationJournal(path);
+    await removeStaleSiblings(j.lockPath, '.tmp'); // lock attempts of killed processes
     await j.refresh();
     return j;
   }
@@ -347,25 +348,30 @@ export class AnnotationJournal {
   private async withLock<T>(work: () => Promise<T>): Promise<T> {
     const started = Date.now();
     for (;;) {
+      // The lock file appears with the owner's pid already in it (written to a temporary name, then hard-linked),
+      // so a process killed while taking the lock never leaves an empty one behind.
+      const tmp = siblingName(this.lockPath, '.tmp');
+      let taken = false;
       try {
-        const h = await open(this.lockPath, 'wx');
-        await h.writeFile(String(process.pid));
-        await h.close();
-        break;
+        await writeFile(tmp, String(process.pid));
+        await link(tmp, this.lockPath);
+        taken = true;
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EEXIST') throw writeFailure(e, this.lockPath);
-        const owner = Number(await readFile(this.lockPath, 'utf8').catch(() => ''));
-        const age = Date.now() - ((await stat(this.lockPath).catch(() => undefined))?.mtimeMs ?? Date.now());
-        if ((Number.isSafeInteger(owner) && owner > 0 && processGone(owner)) || age > LOCK_STALE_MS) {
-          await rm(this.lockPath, { force: true });
-          continue;
-        }
-        if (Date.now() - started > LOCK_WAIT_MS) {
-          throw new AudioSaeError(`is locked by process ${owner || 'unknown'} for more than ${LOCK_WAIT_MS / 1000} s.`, this.lockPath, 'If no AudioSAE is running, delete the .lock file.');
-        }
-        await new Promise((r) => setTimeout(r, 5));
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailure(e, this.lockPath);
+      } finally {
+        await rm(tmp, { force: true }).catch(() => undefined);
       }
+      if (taken) break;
+      const owner = Number(await readFile(this.lockPath, 'utf8').catch(() => ''));
+      const age = Date.now() - ((await stat(this.lockPath).catch(() => undefined))?.mtimeMs ?? Date.now());
+      if ((Number.isSafeInteger(owner) && owner > 0 && processGone(owner)) || age > LOCK_STALE_MS) {
+        await rm(this.lockPath, { force: true });
+        continue;
+      }
+      if (Date.now() - started > LOCK_WAIT_MS) {
+        throw new AudioSaeError(`is locked by process ${owner || 'unknown'} for more than ${LOCK_WAIT_MS / 1000} s.`, this.lockPath, 'If no AudioSAE is running, delete the .lock file.');
+      }
+      await new Promise((r) => setTimeout(r, 5));
     }
     try {
       return await work();
