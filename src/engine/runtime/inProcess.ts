@@ -13,6 +13,18 @@ import type { HostTensor, ModelRunner, ModelSource } from './types.ts';
 
 const CPU_OPTIONS: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'] };
 
+/**
+ * onnxruntime starts a thread per core unless told otherwise; a scheduler's share of a node is what a task may use.
+ * AUDIOSAE_THREADS, else Slurm's SLURM_CPUS_PER_TASK, sets the threads per graph; neither set: onnxruntime's choice.
+ */
+export function threadOptions(env: NodeJS.ProcessEnv = process.env): { intraOpNumThreads?: number } {
+  for (const name of ['AUDIOSAE_THREADS', 'SLURM_CPUS_PER_TASK']) {
+    const v = Number(env[name]);
+    if (Number.isInteger(v) && v >= 1) return { intraOpNumThreads: v };
+  }
+  return {};
+}
+
 /** A graph's key made short enough for a note: cache paths lose their folders, long keys their middle. */
 export function graphLabel(key: string): string {
   const short = key.replace(/(?:[^:\s]*\/)+([^/:\s]+\/[^/:\s]+)/g, '…/$1');
@@ -50,7 +62,8 @@ export class InProcessRunner implements ModelRunner {
   }
 
   private static create(src: ModelSource, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
-    return src.path ? ort.InferenceSession.create(src.path, options) : ort.InferenceSession.create(src.bytes!, options);
+    const o = { ...options, ...threadOptions() };
+    return src.path ? ort.InferenceSession.create(src.path, o) : ort.InferenceSession.create(src.bytes!, o);
   }
 
   private fallBack(key: string, what: string, e: unknown): void {
