@@ -156,7 +156,7 @@ try {
   }
   const only = realSize ? ['--test-name-pattern=workbench opens|timing'] : [];
   // The step files, one after the other (E2E_ONLY=<part of a name> runs only the matching ones).
-  const stepFiles = ['vscode.test.mjs', 'sidebar.test.mjs'].filter((f) => !process.env.E2E_ONLY || f.includes(process.env.E2E_ONLY));
+  const stepFiles = ['vscode.test.mjs', 'sidebar.test.mjs', 'corpus.test.mjs'].filter((f) => !process.env.E2E_ONLY || f.includes(process.env.E2E_ONLY));
   const result = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...only, ...stepFiles.map((f) => join(repo, 'test/e2e', f))], {
     stdio: 'inherit',
     env: { ...process.env, CS_URL: `http://127.0.0.1:${port}`, WORKSPACE: workspace, SHOTS: join(env.E2E_ROOT, 'shots'),
