@@ -3,6 +3,7 @@
  * coordinates, coloured by label in the paper's colours (speech red, sounds blue, music green, unassigned
  * gray) with brightness × (1 − 0.2·grade), a legend with the counts, and equal scales on both axes.
  */
+import { LABEL_COLOURS, labelColour } from '../../shared/labelColours.ts';
 import { escapeSvg as esc } from './figure.ts';
 
 export interface ScatterPoint {
@@ -13,17 +14,6 @@ export interface ScatterPoint {
   grade: number | null;
   /** Tooltip text. */
   title?: string;
-}
-
-export const LABEL_COLOURS: Readonly<Record<string, readonly [number, number, number]>> = {
-  speech: [0xd6, 0x27, 0x28], sounds: [0x1f, 0x77, 0xb4], music: [0x2c, 0xa0, 0x2c], unassigned: [0x9e, 0x9e, 0x9e], dead: [0x11, 0x11, 0x11],
-};
-
-/** The label's colour with brightness × (1 − 0.2·grade), as #rrggbb. */
-export function labelColour(label: string, grade: number | null): string {
-  const rgb = LABEL_COLOURS[label] ?? LABEL_COLOURS.unassigned!;
-  const k = Math.max(0, 1 - 0.2 * (grade ?? 0));
-  return `#${rgb.map((c) => Math.round(c * k).toString(16).padStart(2, '0')).join('')}`;
 }
 
 export function scatterSvg(points: readonly ScatterPoint[], title: string): string {

@@ -9,10 +9,8 @@ import type { Column } from '../common/tableModel.ts';
 export const SEGMENTS = ['speech', 'sounds', 'music', 'shared', 'unassigned', 'dead'] as const;
 export type Segment = (typeof SEGMENTS)[number];
 
-/** The theme-independent colours of the labels (also the feature map's). */
-export const LABEL_COLOURS: Record<Segment, string> = {
-  speech: '#4e9ce6', sounds: '#e0a030', music: '#5cbf6b', shared: '#b07cd8', unassigned: '#8a8a8a', dead: '#505050',
-};
+/** The labels' colours: the paper's, as in the CLI's figures (also the feature map's). */
+export { LABEL_COLOURS } from '../../../src/shared/labelColours.ts';
 
 export interface StackedBar {
   layer: number;

@@ -10,6 +10,7 @@ import type { FeatureMapView } from '../../../src/shared/panelProtocol.ts';
 import { el } from '../common/dom.ts';
 import { exportRows, type Column } from '../common/tableModel.ts';
 import { LABEL_COLOURS } from './classificationModel.ts';
+import { labelColour } from '../../../src/shared/labelColours.ts';
 import type { PanelContext } from './context.ts';
 import {
   fitTransform, labelCounts, lassoSelect, LABELS, mapData, pan, PointGrid, toMap, toScreen, visibleMask, zoomAt, type MapData, type Transform,
@@ -72,11 +73,11 @@ export function drawFeatureMap(view: FeatureMapView, ctx: PanelContext): void {
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, size.w, size.h);
     const r = Math.max(1.5, Math.min(4, 1.5 * Math.sqrt(t.scale / fitTransform(d, size.w, size.h).scale)));
-    // One fill colour per label: 5 state changes, then one rect per visible point.
-    for (let li = 0; li < LABELS.length; li++) {
-      g.fillStyle = LABEL_COLOURS[LABELS[li]!];
+    // One fill colour per label and grade (brightness × (1 − 0.2·grade)): a few state changes, then one rect per point.
+    for (let li = 0; li < LABELS.length; li++) for (let gr = 0; gr <= 4; gr++) {
+      g.fillStyle = labelColour(LABELS[li]!, gr);
       for (let i = 0; i < d.n; i++) {
-        if (d.label[i] !== li || !mask[i]) continue;
+        if (d.label[i] !== li || d.grade[i] !== gr || !mask[i]) continue;
         const sx = d.x[i]! * t.scale + t.tx;
         const sy = -d.y[i]! * t.scale + t.ty;
         if (sx < -r || sy < -r || sx > size.w + r || sy > size.h + r) continue;

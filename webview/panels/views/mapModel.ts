@@ -14,6 +14,8 @@ export interface MapData {
   y: Float32Array;
   /** index into LABELS */
   label: Uint8Array;
+  /** The label's grade (0 = strictest τ), 0 where none: the map darkens by 0.2 per grade. */
+  grade: Uint8Array;
   points: readonly FeatureMapPoint[];
   bounds: { x0: number; x1: number; y0: number; y1: number };
 }
@@ -23,15 +25,17 @@ export function mapData(points: readonly FeatureMapPoint[]): MapData {
   const x = new Float32Array(n);
   const y = new Float32Array(n);
   const label = new Uint8Array(n);
+  const grade = new Uint8Array(n);
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   points.forEach((p, i) => {
     x[i] = p.x;
     y[i] = p.y;
     label[i] = Math.max(0, LABELS.indexOf(p.label));
+    grade[i] = Math.min(4, Math.max(0, p.grade ?? 0));
     x0 = Math.min(x0, p.x); x1 = Math.max(x1, p.x); y0 = Math.min(y0, p.y); y1 = Math.max(y1, p.y);
   });
   if (n === 0) (x0 = y0 = 0), (x1 = y1 = 1);
-  return { n, x, y, label, points, bounds: { x0, x1, y0, y1 } };
+  return { n, x, y, label, grade, points, bounds: { x0, x1, y0, y1 } };
 }
 
 /** screen = (map · scale + offset) per axis, y growing downwards on screen. */

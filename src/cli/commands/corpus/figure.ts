@@ -4,11 +4,9 @@
  */
 import { escapeSvg as esc, writeFigure } from '../../../engine/plot/figure.ts';
 import type { LayerSummaryRow } from '../../../engine/store/queries.ts';
+import { LABEL_COLOURS } from '../../../shared/labelColours.ts';
 
-const PARTS = [
-  ['speechPct', 'speech', '#d62728'], ['soundsPct', 'sounds', '#1f77b4'], ['musicPct', 'music', '#2ca02c'],
-  ['sharedPct', 'shared', '#9467bd'], ['unassignedPct', 'unassigned', '#9e9e9e'], ['deadPct', 'dead', '#111111'],
-] as const;
+const PARTS = (['speech', 'sounds', 'music', 'shared', 'unassigned', 'dead'] as const).map((l) => [`${l}Pct`, l, LABEL_COLOURS[l]] as const);
 
 export function layerFigureSvg(rows: readonly LayerSummaryRow[], title: string): string {
   const W = 720;
