@@ -74,8 +74,19 @@ const featureOf = (e: Event) => {
   const at = (e.target as HTMLElement).closest<HTMLElement>('[data-feature]');
   return at ? Number(at.dataset.feature) : undefined;
 };
-laneLabels.addEventListener('click', (e) => { const id = featureOf(e); if (id !== undefined) selectFeature(id); });
-laneLabels.addEventListener('dblclick', (e) => { const id = featureOf(e); if (id !== undefined) followLink('featurePage', id); });
+// A click selects; a second click on the same label soon after (a double-click) opens its feature page. Counted
+// here, not with 'dblclick': each click redraws the labels, so the two clicks land on different elements.
+let lastLabelClick = { id: -1, atMs: 0 };
+laneLabels.addEventListener('click', (e) => {
+  const id = featureOf(e);
+  if (id === undefined) return;
+  const now = performance.now();
+  const double = lastLabelClick.id === id && now - lastLabelClick.atMs < 500;
+  lastLabelClick = double ? { id: -1, atMs: 0 } : { id, atMs: now };
+  if (!double) return selectFeature(id);
+  selectFeature(id, false); // a double-click leaves the feature selected
+  followLink('featurePage', id);
+});
 for (const table of [featureTable, regionBox, selectedBox]) {
   table.addEventListener('click', (e) => {
     const target = e.target as HTMLElement;
