@@ -11,5 +11,5 @@ import * as status from './status.ts';
 import * as tsne from './tsne.ts';
 import * as windows from './windows.ts';
 
-export const spec = { name: 'corpus', summary: 'Run a corpus of clips into a DuckDB store and analyse its features (metrics, dead features, top clips, statistics, classification).' };
+export const spec = { name: 'corpus', summary: 'Run a corpus of clips into a DuckDB store (locally or sharded on a cluster) and analyse its features: metrics, dead features, top clips, statistics, classification, receptive fields, the feature map, duplicates, label search, acoustic profiles.' };
 export const verbs = [run, ...analyses, ...cooccurrence, labelSearch, exportTable, merge, slurm, status, windows, profile, tsne];
