@@ -245,12 +245,15 @@ export class EditorSession {
   }
 
   /**
-   * Makes the handler of the listed request types throw (the hidden setting `audioSae.testing.failRequests`), so
-   * the end-to-end tests can check that a failing handler still answers and the webview says so.
+   * Makes the handler of the listed message types throw (the hidden setting `audioSae.testing.failRequests`:
+   * "rank" for every clip, "rank:clip.wav" for one), so the end-to-end tests can check that a failing handler
+   * still answers and the webview says so.
    */
   private failForTesting(type: WebviewMessage['type']): void {
     const fail = this.host.setting<unknown>('testing.failRequests', []);
-    if (Array.isArray(fail) && fail.includes(type)) throw new Error(`the ${type} handler failed (audioSae.testing.failRequests lists it)`);
+    if (Array.isArray(fail) && (fail.includes(type) || fail.includes(`${type}:${this.host.fileName}`))) {
+      throw new Error(`the ${type} handler failed (audioSae.testing.failRequests lists it)`);
+    }
   }
 
   /** Reads, decodes and shows the file (again after a change on disk), then runs the chosen model if trusted. */

@@ -120,7 +120,10 @@ describe('the editor session (host side, without VS Code)', () => {
 
   it('a request whose handler throws still gets a reply (failed, with the reason); another message gets an error notice', async () => {
     const { host, session } = await opened();
-    host.settings['testing.failRequests'] = ['rank', 'export'];
+    host.settings['testing.failRequests'] = ['rank:other.wav'];
+    await session.handle({ type: 'rank', id: 6, fromFrame: 0, toFrame: 10, by: 'max', n: 3 });
+    assert.equal(host.reply(6)!.type, 'rank', 'listed for another clip only');
+    host.settings['testing.failRequests'] = ['rank:clip.wav', 'export'];
     await session.handle({ type: 'rank', id: 7, fromFrame: 0, toFrame: 10, by: 'max', n: 3 });
     const failed = host.reply(7) as Extract<HostMessage, { type: 'failed' }>;
     assert.equal(failed.type, 'failed');
