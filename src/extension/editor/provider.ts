@@ -78,7 +78,7 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
     const find = () => [...this.editors].reverse().find((e) => e.uri === key && e.panel.active) ?? [...this.editors].reverse().find((e) => e.uri === key);
     // An editor showing the clip now keeps its webview; a hidden one reloads its webview as it is shown again.
     const shown = [...this.editors].find((e) => e.uri === key && e.panel.visible);
-    await vscode.commands.executeCommand('vscode.openWith', uri, AudioEditorProvider.viewType);
+    await vscode.commands.executeCommand('vscode.openWith', uri, AudioEditorProvider.viewType, vscode.ViewColumn.One); // the first column: a feature page beside stays
     // The editor resolves as it opens; take the active one of this clip (a new one, or one already open).
     for (let waited = 0; !find() && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
     const editor = find();
