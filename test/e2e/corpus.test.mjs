@@ -8,23 +8,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before } from 'node:test';
+import { T, workbench } from './workbench.mjs';
 
-const { chromium } = createRequire(import.meta.url)(process.env.PW_CORE);
-const T = 90_000;
-const SHOTS = process.env.SHOTS;
 const CORPUS = path.join(process.env.WORKSPACE, 'palette-corpus');
 const STORE = path.join(process.env.WORKSPACE, 'palette.duckdb');
 // AUDIOSAE_E2E_MAP_SAE=<folder written by bench/make_map_sae.py>: also time the map with its 10 240 features.
 const MAP_SAE = process.env.AUDIOSAE_E2E_MAP_SAE;
 const MAP_STORE = path.join(process.env.WORKSPACE, 'map10k.duckdb');
 const CLI = path.join(path.dirname(new URL(import.meta.url).pathname), '../../dist/cli.cjs');
-let context;
+const wb = workbench('corpus');
+const { step, shot, runCommand, until, frameWith } = wb;
 let page;
-const consoleLines = [];
-fs.mkdirSync(SHOTS, { recursive: true });
+before(() => { page = wb.page; });
 
 /** 16 kHz mono 16-bit WAV bytes of `seconds`, sample i = `at(i)` in [-1, 1]. */
 function wavClip(seconds, at) {
@@ -56,73 +53,7 @@ before(async () => {
     execFileSync(process.execPath, [CLI, 'corpus', 'run', CORPUS, '--backbone', 'whisper-tiny-random', '--sae', MAP_SAE, '--layers', '1', '--mode', 'threshold',
       '--store', MAP_STORE], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
-  const profile = fs.mkdtempSync(path.join(process.env.PROFILE_ROOT, 'chromium-corpus-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1400, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
 });
-
-after(async () => {
-  fs.writeFileSync(path.join(SHOTS, 'corpus-console.log'), consoleLines.join('\n'));
-  await context?.close();
-});
-
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await page.screenshot({ path: path.join(SHOTS, `FAILED-corpus-${name.replace(/[^a-z0-9]+/gi, '_')}.png`) }).catch(() => {});
-      throw e;
-    }
-  });
-}
-
-const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-
-async function runCommand(label) {
-  const deadline = Date.now() + T;
-  for (;;) {
-    await page.locator('.part.statusbar').click({ position: { x: 700, y: 5 } }).catch(() => {});
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible', timeout: T });
-    await input.fill(`>${label}`);
-    const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 5000 }).then(() => true, () => false);
-    if (found) break;
-    await page.keyboard.press('Escape');
-    if (Date.now() > deadline) throw new Error(`command "${label}" never appeared in the palette`);
-  }
-  await page.keyboard.press('Enter');
-}
-
-async function until(check, what, timeout = T) {
-  const deadline = Date.now() + timeout;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** The frame (of any webview) that holds `selector`, once one does. */
-async function frameWith(selector, timeout = T) {
-  let found;
-  await until(async () => {
-    for (const f of page.frames()) {
-      if (await f.locator(selector).count().catch(() => 0)) {
-        found = f;
-        return true;
-      }
-    }
-    return false;
-  }, `a webview with ${selector}`, timeout);
-  return found;
-}
 
 const quickInput = () => page.locator('.quick-input-widget');
 /** The quick pick with `title` is showing. */

@@ -6,89 +6,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before } from 'node:test';
+import { T, workbench } from './workbench.mjs';
 
-const { chromium } = createRequire(import.meta.url)(process.env.PW_CORE);
-const T = 90_000;
-const SHOTS = process.env.SHOTS;
 const JOURNAL = path.join(process.env.WORKSPACE, 'corpus.duckdb.annotations.jsonl');
 const NAME = 'e2e vowel-ish onset';
-let context;
+const wb = workbench('sidebar', { chromiumArgs: ['--autoplay-policy=no-user-gesture-required'] });
+const { step, shot, runCommand, until, frameWith } = wb;
 let page;
-const consoleLines = [];
-fs.mkdirSync(SHOTS, { recursive: true });
-
-before(async () => {
-  const profile = fs.mkdtempSync(path.join(process.env.PROFILE_ROOT, 'chromium-sidebar-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1400, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required'],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-});
-
-after(async () => {
-  fs.writeFileSync(path.join(SHOTS, 'sidebar-console.log'), consoleLines.join('\n'));
-  await context?.close();
-});
-
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await page.screenshot({ path: path.join(SHOTS, `FAILED-sidebar-${name.replace(/[^a-z0-9]+/gi, '_')}.png`) }).catch(() => {});
-      throw e;
-    }
-  });
-}
-
-const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-
-async function runCommand(label) {
-  const deadline = Date.now() + T;
-  for (;;) {
-    await page.locator('.part.statusbar').click({ position: { x: 700, y: 5 } }).catch(() => {});
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible', timeout: T });
-    await input.fill(`>${label}`);
-    const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 5000 }).then(() => true, () => false);
-    if (found) break;
-    await page.keyboard.press('Escape');
-    if (Date.now() > deadline) throw new Error(`command "${label}" never appeared in the palette`);
-  }
-  await page.keyboard.press('Enter');
-}
-
-async function until(check, what, timeout = T) {
-  const deadline = Date.now() + timeout;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** The frame (of any webview) that holds `selector`, once one does. */
-async function frameWith(selector, timeout = T) {
-  let found;
-  await until(async () => {
-    for (const f of page.frames()) {
-      if (await f.locator(selector).count().catch(() => 0)) {
-        found = f;
-        return true;
-      }
-    }
-    return false;
-  }, `a webview with ${selector}`, timeout);
-  return found;
-}
+before(() => { page = wb.page; });
 
 async function openSidebar() {
   await page.locator('.activitybar .action-item a[aria-label^="AudioSAE"], .activitybar .action-item[aria-label^="AudioSAE"] a').first().click({ timeout: T });
