@@ -18,10 +18,8 @@ const STORE = path.join(process.env.WORKSPACE, 'palette.duckdb');
 const MAP_SAE = process.env.AUDIOSAE_E2E_MAP_SAE;
 const MAP_STORE = path.join(process.env.WORKSPACE, 'map10k.duckdb');
 const CLI = path.join(path.dirname(new URL(import.meta.url).pathname), '../../dist/cli.cjs');
-const wb = workbench('corpus');
-const { step, shot, runCommand, until, frameWith } = wb;
 let page;
-before(() => { page = wb.page; });
+const { step, shot, runCommand, until, frameWith } = workbench('corpus', { onPage: (p) => { page = p; } });
 
 /** 16 kHz mono 16-bit WAV bytes of `seconds`, sample i = `at(i)` in [-1, 1]. */
 function wavClip(seconds, at) {

@@ -7,15 +7,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { before } from 'node:test';
 import { T, workbench } from './workbench.mjs';
 
 const JOURNAL = path.join(process.env.WORKSPACE, 'corpus.duckdb.annotations.jsonl');
 const NAME = 'e2e vowel-ish onset';
-const wb = workbench('sidebar', { chromiumArgs: ['--autoplay-policy=no-user-gesture-required'] });
-const { step, shot, runCommand, until, frameWith } = wb;
 let page;
-before(() => { page = wb.page; });
+const { step, shot, runCommand, until, frameWith } = workbench('sidebar', { chromiumArgs: ['--autoplay-policy=no-user-gesture-required'], onPage: (p) => { page = p; } });
 
 async function openSidebar() {
   await page.locator('.activitybar .action-item a[aria-label^="AudioSAE"], .activitybar .action-item[aria-label^="AudioSAE"] a').first().click({ timeout: T });

@@ -8,8 +8,8 @@ import { after, before, test } from 'node:test';
 
 export const T = 90_000;
 
-/** The workbench of the step file `name`; `page` is set once the before hook has run. */
-export function workbench(name, { chromiumArgs = [] } = {}) {
+/** The workbench of the step file `name`; its before hook sets `page` and hands it to `onPage`. */
+export function workbench(name, { chromiumArgs = [], onPage = () => {} } = {}) {
   const { chromium } = createRequire(import.meta.url)(process.env.PW_CORE);
   const SHOTS = process.env.SHOTS;
   const consoleLines = [];
@@ -77,6 +77,7 @@ export function workbench(name, { chromiumArgs = [] } = {}) {
     });
     wb.page = context.pages()[0] ?? (await context.newPage());
     wb.page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
+    onPage(wb.page);
   });
   after(async () => {
     fs.writeFileSync(path.join(SHOTS, `${name}-console.log`), consoleLines.join('\n'));
