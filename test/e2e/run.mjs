@@ -157,12 +157,18 @@ try {
   const only = realSize ? ['--test-name-pattern=workbench opens|timing'] : [];
   // The step files, one after the other (E2E_ONLY=<part of a name> runs only the matching ones).
   const stepFiles = ['vscode.test.mjs', 'sidebar.test.mjs', 'corpus.test.mjs'].filter((f) => !process.env.E2E_ONLY || f.includes(process.env.E2E_ONLY));
-  const result = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...only, ...stepFiles.map((f) => join(repo, 'test/e2e', f))], {
-    stdio: 'inherit',
-    env: { ...process.env, CS_URL: `http://127.0.0.1:${port}`, WORKSPACE: workspace, SHOTS: join(env.E2E_ROOT, 'shots'),
-      PW_CORE: env.E2E_PLAYWRIGHT, PROFILE_ROOT: run, DUCKDB: join(repo, 'node_modules/@duckdb/node-api') },
-  });
-  code = await new Promise((resolve) => result.on('exit', (c) => resolve(c ?? 1)));
+  // One runner per file, in this order: given several files, Node's runner may take them in another, and each
+  // file expects the workbench as the files before it left it.
+  code = 0;
+  for (const f of stepFiles) {
+    const result = spawn(process.execPath, ['--test', '--test-reporter=spec', ...only, join(repo, 'test/e2e', f)], {
+      stdio: 'inherit',
+      env: { ...process.env, CS_URL: `http://127.0.0.1:${port}`, WORKSPACE: workspace, SHOTS: join(env.E2E_ROOT, 'shots'),
+        PW_CORE: env.E2E_PLAYWRIGHT, PROFILE_ROOT: run, DUCKDB: join(repo, 'node_modules/@duckdb/node-api') },
+    });
+    const c = await new Promise((resolve) => result.on('exit', (c) => resolve(c ?? 1)));
+    if (c !== 0) code = c;
+  }
 } finally {
   stop();
   await hub.close();
