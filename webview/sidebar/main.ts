@@ -6,13 +6,14 @@
  */
 import type { HostToSearch, SearchLayer, SearchQueryMessage, SearchToHost } from '../../src/extension/sidebar/protocol.ts';
 import './sidebar.css';
+import { LABEL_COLOURS } from '../../src/shared/labelColours.ts';
 
 declare function acquireVsCodeApi(): { postMessage(m: SearchToHost): void; getState(): unknown; setState(s: unknown): void };
 const vscode = acquireVsCodeApi();
 
 const ROW_PX = 26;
 const LABELS = ['speech', 'sounds', 'music', 'unassigned', 'dead', 'none'] as const;
-const DOMAIN_COLOURS: Record<string, string> = { speech: '#4e9bd6', sounds: '#d6a24e', music: '#9b6bd6' };
+const DOMAIN_COLOURS: Record<string, string> = { speech: LABEL_COLOURS.speech, sounds: LABEL_COLOURS.sounds, music: LABEL_COLOURS.music };
 const FALLBACK_COLOURS = ['#5bb07a', '#d65b5b', '#8a8a8a'];
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
