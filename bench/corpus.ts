@@ -30,7 +30,6 @@ const [models, backboneId = 'whisper-small', layersArg = '12', minutesArg = '20'
 if (!models) throw new Error('usage: npx tsx bench/corpus.ts <real-size models folder> [whisper-small|hubert-base] [L] [minutes]');
 const L = Number(layersArg);
 const tmp = join(import.meta.dirname, '.tmp', 'corpus-bench');
-const clipsDir = join(tmp, 'clips');
 const cacheDir = join(tmp, 'graphs');
 
 function clip(path: string, seconds: number, seed: number): void {
@@ -47,6 +46,7 @@ function clip(path: string, seconds: number, seed: number): void {
 }
 
 const clipCount = Math.round((Number(minutesArg) * 60) / 30);
+const clipsDir = join(tmp, `clips-${clipCount}`); // one folder per size: it holds exactly the corpus asked for
 for (let i = 0; i < clipCount; i++) clip(join(clipsDir, ['speech', 'music', 'sounds'][i % 3]!, `c${i}.wav`), 30, i + 1);
 const corpus = await loadCorpus(clipsDir);
 const audioHours = clipCount * 30 / 3600;
