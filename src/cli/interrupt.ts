@@ -1,7 +1,8 @@
 /**
  * What Ctrl-C (SIGINT) and SIGTERM do. By default: remove the outputs still being written and exit. Long jobs
  * that can stop cleanly (a corpus run finishing the clip in flight) register a graceful stop: the first signal
- * asks them to stop, a second one exits at once.
+ * asks them to stop, a second one exits at once. A job registered after the first signal is asked at once: the
+ * process has been told to stop.
  */
 import { rmSync } from 'node:fs';
 import { abortAllOutputs } from '../engine/io/outputFolder.ts';
@@ -12,9 +13,15 @@ let asked = false;
 /** Registers a graceful stop for the job in progress; returns a function that unregisters it. */
 export function onInterrupt(stop: () => void): () => void {
   graceful = stop;
+  if (asked) stop();
   return () => {
     if (graceful === stop) graceful = undefined;
   };
+}
+
+/** Whether a signal has asked the process to stop gracefully. */
+export function interruptAsked(): boolean {
+  return asked;
 }
 
 export function installInterruptHandlers(): void {

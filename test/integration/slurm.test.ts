@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -49,6 +49,21 @@ async function until(what: string, ok: () => boolean, timeoutS = 90, more = () =
   while (!ok()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS} s waiting for ${what}${started ? `; queue: ${slurm('squeue', '-h', '-r')}` : ''}${more()}`);
     await sleep(200);
+  }
+}
+
+/** How many clips a shard's work store holds (0 where it was not yet made). */
+async function storedClips(path: string): Promise<number> {
+  if (!existsSync(path) || statSync(path).size === 0) return 0;
+  const db = await DuckDBInstance.create(path);
+  const conn = await db.connect();
+  try {
+    const tables = await conn.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'clips'");
+    if (Number(tables.getRows()[0][0]) === 0) return 0;
+    return Number((await conn.runAndReadAll('SELECT count(*) FROM clips')).getRows()[0][0]);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
   }
 }
 
@@ -242,16 +257,23 @@ describe('sharded corpus runs without a scheduler', () => {
     const out = join(tmp, 'signal');
     const p = spawn(process.execPath, [cli, 'corpus', 'run', corpus, ...RUN, '--shard', '0/2', '--out', out], { env, cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    p.stderr!.on('data', (d) => (stderr += d));
+    let signalled = false;
+    p.stderr!.on('data', (d) => {
+      stderr += d;
+      // The shard says it has begun once its handlers are in; signalled then, it has all its clips still to do,
+      // so the stop cannot come too late however fast the machine is (progress lines come only after a second).
+      if (!signalled && /shard 0\/2: \d+ of \d+ clips/.test(stderr)) signalled = p.kill('SIGUSR1');
+    });
     const exited = new Promise<number | null>((resolve) => p.on('exit', resolve));
-    await until('the shard to report its first clip', () => /clips \d+\/\d+/.test(stderr)); // the clip loop runs
-    p.kill('SIGUSR1');
     assert.equal(await exited, 75, stderr);
     assert.match(stderr, /shard 0\/2 stopped before it was complete; run it again/);
-    assert.ok(!existsSync(join(out, 'shard-0000-of-0002', 'done.json')));
+    const folder = join(out, 'shard-0000-of-0002');
+    assert.ok(!existsSync(join(folder, 'done.json')));
+    const kept = await storedClips(join(folder, 'work.duckdb')); // 0 too where the signal came before the store
+    assert.ok(kept < 4, `${kept} clips stored before the stop: the shard has 4`);
     const again = audiosae('corpus', 'run', corpus, ...RUN, '--shard', '0/2', '--out', out);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, / [1-9]\d* already stored/, "the clips done before the signal are kept");
+    assert.match(again.stdout, new RegExp(` ${kept} already stored`), 'the clips done before the signal are kept');
     assert.ok(existsSync(join(out, 'shard-0000-of-0002', 'done.json')));
     assert.ok(!existsSync(join(out, 'shard-0000-of-0002', 'work.duckdb')), 'the work store goes once the Parquet files are written');
   });

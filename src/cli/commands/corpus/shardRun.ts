@@ -23,6 +23,7 @@ import {
 import { CorpusStore } from '../../../engine/store/store.ts';
 import { ENGINE_VERSION } from '../../../engine/version.ts';
 import type { OptionSpec, ParsedArgs } from '../../args.ts';
+import { interruptAsked, onInterrupt } from '../../interrupt.ts';
 
 /** Exit status of a shard stopped (by a signal) before it was complete: run it again (requeue) to continue. */
 export const SHARD_STOPPED_EXIT = 75;
@@ -139,23 +140,24 @@ export async function prepareShard(args: ParsedArgs, corpus: Corpus): Promise<Sh
   }
   for (const name of readdirSync(folder)) if (/^\..*\.parquet\.\d+-[0-9a-f]+\.tmp$/.test(name)) rmSync(join(folder, name), { force: true }); // a killed export
 
+  // Slurm's --signal=B:USR1@T warns before the time limit: stop as for SIGTERM (the clip in flight is finished or
+  // dropped). A graceful stop is registered before the line below says the shard has begun, so a signal that
+  // comes before the clip loop stops it too (the loop's own stop is then asked as it registers). However the run
+  // ends after such a stop (the engine's "cancelled." error included), the shard is not complete but consistent,
+  // and exits with SHARD_STOPPED_EXIT so that a requeue continues it.
+  let completed = false;
+  process.once('SIGUSR1', () => process.kill(process.pid, 'SIGTERM'));
+  onInterrupt(() => undefined); // replaced by the clip loop's stop
+  process.on('exit', () => {
+    if (!interruptAsked() || completed) return;
+    process.stderr.write(`${label} stopped before it was complete; run it again (or requeue the task) and it continues.\n`);
+    process.exitCode = SHARD_STOPPED_EXIT;
+  });
   const share = shardShare(corpus, spec);
   console.error(`${label}: ${share.clips.length} of ${corpus.clips.length} clips, ~${duration(share.seconds)} of audio (shards ${duration(share.minSeconds)} to ${duration(share.maxSeconds)}) → ${folder}`);
   const storePath = join(folder, WORK_STORE);
   if (existsSync(storePath) && statSync(storePath).size === 0) rmSync(storePath); // killed as DuckDB created it
   const store = await CorpusStore.open(storePath);
-  // Slurm's --signal=B:USR1@T warns before the time limit: stop as for SIGTERM (the clip in flight is finished or
-  // dropped). However the run ends after such a stop (the engine's "cancelled." error included), the shard is
-  // not complete but consistent, and exits with SHARD_STOPPED_EXIT so that a requeue continues it.
-  let stopped = false;
-  let completed = false;
-  process.once('SIGUSR1', () => process.kill(process.pid, 'SIGTERM'));
-  process.on('SIGTERM', () => (stopped = true));
-  process.on('exit', () => {
-    if (!stopped || completed) return;
-    process.stderr.write(`${label} stopped before it was complete; run it again (or requeue the task) and it continues.\n`);
-    process.exitCode = SHARD_STOPPED_EXIT;
-  });
   const started = performance.now();
 
   return {
