@@ -11,6 +11,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { f, GraphBuilder } from '../onnx/graph.ts';
+import { threadOptions } from '../runtime/inProcess.ts';
 import { makeRng, type Rng } from './random.ts';
 
 export interface PcaResult {
@@ -75,7 +76,7 @@ async function covTimes(cov: Float64Array, d: number, l: number): Promise<{ time
   const c = g.init('cov', { dims: [d, d], data: Float32Array.from(cov) });
   g.node('MatMul', [v, c], {}, 'w');
   g.output('w', 'float', [l, d]);
-  const session = await ort.InferenceSession.create(g.toBytes(), { executionProviders: ['cpu'] });
+  const session = await ort.InferenceSession.create(g.toBytes(), { executionProviders: ['cpu'], ...threadOptions() });
   return {
     async times(vIn, wOut) {
       const out = await session.run({ v: new ort.Tensor('float32', Float32Array.from(vIn), [l, d]) });
@@ -170,7 +171,7 @@ async function topEigen(c: Float64Array, d: number, k: number, seed: number): Pr
 
 /** Runs a one-off float32 graph on the CPU and returns its outputs. */
 async function runOnce(g: GraphBuilder, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
-  const session = await ort.InferenceSession.create(g.toBytes(), { executionProviders: ['cpu'] });
+  const session = await ort.InferenceSession.create(g.toBytes(), { executionProviders: ['cpu'], ...threadOptions() });
   try {
     return await session.run(feeds);
   } finally {
