@@ -10,6 +10,7 @@ import { basename, isAbsolute, posix } from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkerRunner } from '../../engine/runtime/workerRunner.ts';
 import { parseWebviewMessage, type HostMessage } from '../../shared/editorProtocol.ts';
+import { EDITOR_CONTEXT_COMMAND } from '../corpus/stores.ts';
 import { PlaybackCache } from './playback.ts';
 import { ALL_BACKBONES, EditorSession, parseClipAt, type EditorHost, type EditorSelection, type Run } from './session.ts';
 
@@ -38,7 +39,14 @@ function vscodeHost(context: vscode.ExtensionContext, uri: vscode.Uri, panel: vs
     hasCommand: async (command) => (await vscode.commands.getCommands(true)).includes(command),
     executeCommand: async (command, ...args) => vscode.commands.executeCommand(command, ...args),
     openSettings: () => void vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${context.extension.id}`),
+    // Only the active editor leads the sidebar's active run; another one tells it when it becomes active.
+    contextChanged: (editorContext) => panel.active && reportContext(editorContext),
   };
+}
+
+/** Tells the corpus sidebar which backbone and layer the active audio editor shows (undefined: none). */
+function reportContext(editorContext: { backbone: string; layer: number } | undefined): void {
+  void vscode.commands.executeCommand(EDITOR_CONTEXT_COMMAND, editorContext).then(undefined, () => undefined);
 }
 
 interface AudioDocument extends vscode.CustomDocument {
@@ -58,6 +66,8 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
     private readonly engine: () => Promise<WorkerRunner>,
   ) {
     this.playback = new PlaybackCache(vscode.Uri.joinPath(context.globalStorageUri, 'playback').fsPath);
+    // A text editor becoming active: no audio editor leads the sidebar's active run any more.
+    context.subscriptions.push(vscode.window.onDidChangeActiveTextEditor((e) => e && reportContext(undefined)));
   }
 
   /** What `audioSae.editorSelection` answers: the region selected in the active audio editor and the features firing there. */
@@ -109,6 +119,7 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
       panel.onDidChangeViewState(() => {
         if (!panel.active) return;
         this.active = session;
+        reportContext(session.editorContext());
         void session.sendFeatureNames(); // annotations may have been named since
       }),
       panel.webview.onDidReceiveMessage((raw: unknown) => {
@@ -122,6 +133,7 @@ export class AudioEditorProvider implements vscode.CustomReadonlyEditorProvider<
     panel.onDidDispose(() => {
       this.editors.delete(editor);
       if (this.active === session) this.active = undefined;
+      if (this.editors.size === 0) reportContext(undefined);
       session.disposed = true;
       session.cancel();
       for (const s of subscriptions) s.dispose();

@@ -67,6 +67,11 @@ export interface EditorHost {
   hasCommand(command: string): Promise<boolean>;
   executeCommand<T>(command: string, ...args: unknown[]): Promise<T>;
   openSettings(): void;
+  /**
+   * The backbone and layer this editor shows changed (the provider tells the sidebar when the editor is the
+   * active one, with the `audioSae.corpus.editorContext` command).
+   */
+  contextChanged(context: { backbone: string; layer: number }): void;
 }
 
 /** Where the frequency axis labels sit: each frequency's height as a fraction of the mel scale up to 8 kHz (80-bin Whisper mel). */
@@ -140,6 +145,21 @@ export class EditorSession {
     private readonly runs: Map<string, Run>,
   ) {}
 
+  /** The backbone and layer this editor shows (or is about to run), undefined before the webview chose one. */
+  editorContext(): { backbone: string; layer: number } | undefined {
+    const c = this.choice;
+    return c && { backbone: c.backbone, layer: c.layer };
+  }
+
+  /** Takes a new choice, and tells the host when its backbone or layer differs from the one before. */
+  private setChoice(choice: RunChoice | undefined): void {
+    const before = this.choice;
+    this.choice = choice;
+    if (choice && !this.disposed && (choice.backbone !== before?.backbone || choice.layer !== before.layer)) {
+      this.host.contextChanged({ backbone: choice.backbone, layer: choice.layer });
+    }
+  }
+
   /** The view remembered for this file in this workspace (validated again: settings may have changed since). */
   private saved(): SavedView {
     return parseSavedView(this.host.savedView(), { backbones: ALL_BACKBONES, dictSize: 0 });
@@ -201,7 +221,7 @@ export class EditorSession {
     this.failForTesting(message.type);
     switch (message.type) {
       case 'ready':
-        this.choice = this.withRevealLayer(message.choice ?? this.choice ?? this.saved().choice);
+        this.setChoice(this.withRevealLayer(message.choice ?? this.choice ?? this.saved().choice));
         return this.load();
       case 'saveView':
         return this.host.saveView(message.saved);
@@ -339,7 +359,7 @@ export class EditorSession {
     this.pendingReveal = at;
     const choice = this.withRevealLayer(this.choice ?? this.settings().choice);
     const layerChanged = choice.layer !== (this.shown?.choice.layer ?? this.choice?.layer);
-    this.choice = choice;
+    this.setChoice(choice);
     if (!now || !this.store) return; // load() sends it after the clip
     this.post({ type: 'reveal', ...at });
     this.pendingReveal = undefined;
@@ -358,7 +378,7 @@ export class EditorSession {
   async run(choice: RunChoice): Promise<void> {
     const store = this.store;
     if (!store || !this.host.isTrusted()) return;
-    this.choice = choice;
+    this.setChoice(choice);
     const key = this.runKey(choice);
     const cached = this.runs.get(key);
     if (cached?.state.complete) {

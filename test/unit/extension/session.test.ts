@@ -60,6 +60,9 @@ class TestHost implements EditorHost {
     return this.answers[command] as T;
   }
   openSettings(): void { this.executed.push({ command: 'openSettings', args: [] }); }
+  /** The backbone/layer reports, in order. */
+  readonly contexts: Array<{ backbone: string; layer: number }> = [];
+  contextChanged(context: { backbone: string; layer: number }): void { this.contexts.push(context); }
   /** The reply to request `id`. */
   reply(id: number): HostMessage | undefined {
     return this.posted.find((m) => 'id' in m && m.id === id);
@@ -222,5 +225,20 @@ describe('the editor session (host side, without VS Code)', () => {
     for (const bad of [undefined, {}, { path: '', time_s: 1 }, { path: 'a.wav', time_s: -1 }, { path: 'a.wav', time_s: 1, feature: 1.5 }, { path: 'a.wav', time_s: 1, layer: 0 }]) {
       assert.equal(parseClipAt(bad), undefined, JSON.stringify(bad));
     }
+  });
+  it('tells the host the backbone and layer it shows: on ready, and again only when either changes', async () => {
+    const { host, session } = await opened(2);
+    assert.deepEqual(host.contexts, [{ backbone: 'whisper-tiny-random', layer: 2 }]);
+    assert.deepEqual(session.editorContext(), { backbone: 'whisper-tiny-random', layer: 2 });
+    const choice = host.lastRun()!.choice;
+    await session.handle({ type: 'run', choice: { ...choice, mode: choice.mode } });
+    assert.equal(host.contexts.length, 1, 'the same backbone and layer again: no report');
+    await session.handle({ type: 'run', choice: { ...choice, layer: 1 } });
+    assert.deepEqual(host.contexts.at(-1), { backbone: 'whisper-tiny-random', layer: 1 });
+    await session.reveal({ timeS: 0.5, feature: 1, layer: 2 }, true);
+    assert.deepEqual(host.contexts, [{ backbone: 'whisper-tiny-random', layer: 2 }, { backbone: 'whisper-tiny-random', layer: 1 }, { backbone: 'whisper-tiny-random', layer: 2 }]);
+    session.disposed = true;
+    await session.reveal({ timeS: 0.5, feature: 1, layer: 1 }, false);
+    assert.equal(host.contexts.length, 3, 'a closed editor reports nothing');
   });
 });
