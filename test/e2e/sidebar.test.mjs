@@ -66,6 +66,33 @@ step('the sidebar lists the workspace store with its run and layers, the active 
   await shot('sidebar-runs');
 });
 
+/** The aria-labels of the Runs tree's rows. */
+async function runRows() {
+  const rows = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Runs' }) }).locator('[role="treeitem"]');
+  return rows.evaluateAll((r) => r.map((e) => e.getAttribute('aria-label') ?? ''));
+}
+
+step('the active run follows the active audio editor: its backbone and layer mark the matching layer active', async () => {
+  const rows = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Runs' }) }).locator('[role="treeitem"]');
+  // Layer 3 active by hand first, so that the editor (whisper-small layer 2 here) has something to change.
+  await rows.filter({ hasText: /^Layer 3/ }).first().click();
+  await until(async () => (await runRows()).includes('Layer 3, active'), 'layer 3 active by hand');
+  await runCommand('View: Show Explorer');
+  await page.getByRole('treeitem', { name: /^example\.wav/ }).click();
+  const wv = await frameWith('body[data-features="whisper-small:2"] #layer-up');
+  await openSidebar();
+  await until(async () => (await runRows()).includes('Layer 2, active'), 'layer 2 active after the editor at layer 2 became active');
+  await shot('sidebar-runs-follow-editor');
+  await wv.locator('#layer-up').click();
+  await wv.locator('body[data-features="whisper-small:3"]').waitFor({ timeout: T });
+  await until(async () => (await runRows()).includes('Layer 3, active'), 'layer 3 active after the editor moved to layer 3');
+  await wv.locator('#layer-down').click();
+  await wv.locator('body[data-features="whisper-small:2"]').waitFor({ timeout: T });
+  await until(async () => (await runRows()).includes('Layer 2, active'), 'layer 2 active again');
+  console.log(`# runs follow the editor: ${(await runRows()).filter((l) => /^Layer/.test(l)).join(' | ')}`);
+  await runCommand('View: Close All Editors');
+});
+
 let musicFeature;
 step('search by label: label:music lists music features only, sorted by max activation', async () => {
   const { frame: f, count } = await search('label:music');
