@@ -88,14 +88,13 @@ async function clipsDone() {
   return m ? Number(m[1]) : -1;
 }
 
-step('Analyse Corpus… walks through its quick picks and shows the run\'s progress; Cancel stops it', async () => {
-  await openWorkbench();
-  await trustWorkspace();
+/** Analyse Corpus… on palette-corpus with the toy backbone, every layer, the demo SAEs, into `store` (shots of the picks if `shots`). */
+async function startAnalysis(store, shots = false) {
   await runCommand('AudioSAE: Analyse Corpus…');
   await waitPick('folders');
   await quickInput().locator('input.input').fill('palette');
   await row('palette-corpus').click();
-  await shot('corpus-pick-folders');
+  if (shots) await shot('corpus-pick-folders');
   await page.keyboard.press('Enter');
   await waitPick('Backbone');
   await quickInput().locator('input.input').fill('whisper-tiny-random');
@@ -107,15 +106,21 @@ step('Analyse Corpus… walks through its quick picks and shows the run\'s progr
     const r = row(`layer ${n}`);
     if ((await r.getAttribute('aria-checked')) !== 'true') await r.click();
   }
-  await shot('corpus-pick-layers');
+  if (shots) await shot('corpus-pick-layers');
   await page.keyboard.press('Enter');
   await waitPick('SAE');
   await row('bundled demo SAEs').click();
   await waitPick('SAE mode');
   await row('auto').click();
   await waitPick('store');
-  await quickInput().locator('input.input').fill(STORE);
+  await quickInput().locator('input.input').fill(store);
   await page.keyboard.press('Enter');
+}
+
+step('Analyse Corpus… walks through its quick picks and shows the run\'s progress; Cancel stops it', async () => {
+  await openWorkbench();
+  await trustWorkspace();
+  await startAnalysis(STORE, true);
 
   await until(async () => (await clipsDone()) >= 2, 'two clips done in the progress notification');
   const progress = page.locator('.notifications-toasts .notification-list-item', { hasText: 'corpus run' }).first();
@@ -282,4 +287,54 @@ step('the extension host stayed responsive during the run (event-loop delay, pri
   const frames = page.locator('.output-view .view-line', { hasText: 'feature map frame ms' }).last();
   if (await frames.count()) console.log(`# ${await frames.innerText()}`);
   await shot('corpus-output');
+});
+
+/** The median, 95th percentile and maximum of `ms`, rounded, as one line. */
+function spread(ms) {
+  const v = [...ms].sort((a, b) => a - b);
+  const at = (q) => v[Math.min(v.length - 1, Math.floor(q * v.length))];
+  return v.length ? `median ${Math.round(at(0.5))} ms, p95 ${Math.round(at(0.95))} ms, max ${Math.round(v.at(-1))} ms (n=${v.length})` : 'no samples';
+}
+
+/**
+ * Input → visible response in the audio editor: the pointer moves to another frame of the activation lanes and
+ * the tooltip shows that frame (a `frame` request answered by the extension host, then drawn). One sample per
+ * move, until `n` or `keepGoing()` says stop; each is the time from the move to the tooltip's new text.
+ */
+async function hoverDelays(wv, n, keepGoing = async () => true) {
+  const box = await wv.locator('#waveform').boundingBox();
+  const ms = [];
+  for (let i = 0; i < n && (await keepGoing()); i++) {
+    const before = await wv.locator('#tooltip').innerText().catch(() => '');
+    const x = box.x + box.width * (0.1 + 0.8 * ((i * 7) % 23) / 23);
+    const t0 = performance.now();
+    await page.mouse.move(x, box.y + box.height / 2);
+    const changed = await wv.waitForFunction((old) => {
+      const t = document.getElementById('tooltip');
+      return t && !t.hidden && /frame \d+/.test(t.textContent) && t.textContent !== old;
+    }, before, { polling: 'raf', timeout: 10_000 }).then(() => true, () => false);
+    if (changed) ms.push(performance.now() - t0);
+  }
+  return ms;
+}
+
+step('the audio editor answers input during a corpus run (hover → tooltip delay, printed with and without a run)', async () => {
+  await runCommand('Notifications: Clear All Notifications');
+  await runCommand('View: Show Explorer');
+  await page.getByRole('treeitem', { name: /^example\.wav/ }).click();
+  const wv = await frameWith('body[data-features] #waveform');
+  const idle = await hoverDelays(wv, 30);
+  console.log(`# editor input delay (hover → tooltip), no corpus run: ${spread(idle)}`);
+  await startAnalysis(path.join(process.env.WORKSPACE, 'palette-delay.duckdb'));
+  await until(async () => (await clipsDone()) >= 1, 'the corpus run under way');
+  const running = async () => (await clipsDone()) >= 0 && (await toast('Corpus run done').count()) === 0;
+  const busy = await hoverDelays(wv, 60, running);
+  const stillRunning = await running();
+  console.log(`# editor input delay (hover → tooltip), during a corpus run (${CLIPS} clips, 3 layers): ${spread(busy)}${stillRunning ? '' : '; the run ended before the last sample'}`);
+  await shot('editor-during-corpus-run');
+  if (stillRunning) {
+    const progress = page.locator('.notifications-toasts .notification-list-item', { hasText: 'corpus run' }).first();
+    await progress.hover();
+    await progress.getByRole('button', { name: /Cancel/ }).click().catch(() => {});
+  }
 });
