@@ -3,7 +3,8 @@
 // (the bundled toy backbone whisper-tiny-random, every layer), the progress notification, Cancel, Resume, a window
 // reload mid-run and the offer to resume it; then the metrics, classification and feature-map panels, a layer
 // switch by clicking the Figure 2 chart, the top clips of a feature, and the timings (printed, not asserted): the
-// map's frame time while panning, and the extension host's event-loop delay during the run.
+// map's frame time while panning, the extension host's event-loop delay during the run, and the audio editor's
+// input delay (hover → tooltip) without and during a second run.
 // Env from run.mjs: CS_URL, WORKSPACE, SHOTS, PW_CORE, PROFILE_ROOT.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
