@@ -4,16 +4,15 @@
  * of the CLI process, rows written.
  *
  * The store: a real `corpus run --keep-frame-codes` of the bundled toy backbone whisper-tiny-random (d 64, layers
- * 1-3) with a random threshold-mode SAE of 6 144 features per layer (written here with Debian python3-torch; the
+ * 1-3) with a random SAE of 6 144 features per layer (written here with Debian python3-torch; the
  * issue's dictionary size) over a small corpus of WAV files written here (tones and noise, 1.5-4 s, three
  * domains, a `loud` manifest column), so that the run's models, SAE hashes and clip paths are genuine. Then the
  * run is grown inside DuckDB to --clips clips: clip n copies the path, hash, frames, metadata and clip_recon rows
  * of real clip n mod R (windows and profile read that real audio), and gets synthetic frame codes on every layer
  * (per frame 16-48 distinct features, mean 32, values 0.05-5; clips marked loud=1 also fire feature 0 in every
  * frame, so label-search has a feature to find); its clip_features rows are aggregated from its frame codes, so
- * the two tables agree. The real clips keep their real codes; the random SAE is dense on them (about 2 650 of
- * the 6 144 features fire per frame, measured), so on those clips duplicates and coverage see far more co-firing
- * pairs than a trained SAE's codes would give.
+ * the two tables agree. The real clips keep their real codes, encoded with batch top-k (k 32 per frame on
+ * average, as the synthetic ones: the random SAE's threshold would let ~2 650 of 6 144 features fire per frame).
  *
  *   npm run build && node --import tsx bench/corpus_verbs_10k.ts [--clips N] [--real R] [--reuse]
  *
@@ -74,7 +73,7 @@ function writeCorpus(): void {
   writeFileSync(join(corpus, 'manifest.csv'), `${lines.join('\n')}\n`);
 }
 
-/** A random threshold-mode SAE of F features for each of the toy backbone's 3 layers (d 64). */
+/** A random SAE (k 32) of F features for each of the toy backbone's 3 layers (d 64). */
 function writeSae(): void {
   const py = `
 import json, os, sys, torch
@@ -190,7 +189,7 @@ async function main(): Promise<void> {
     if (!existsSync(join(saeDir, 'layer_3', 'ae.pt'))) writeSae();
     let t0 = performance.now();
     const r = spawnSync(process.execPath, [cli, 'corpus', 'run', join(corpus, 'manifest.csv'), '--backbone', 'whisper-tiny-random', '--sae', saeDir,
-      '--layers', 'all', '--keep-frame-codes', '--store', store], { encoding: 'utf8', env });
+      '--layers', 'all', '--mode', 'batch-topk', '--keep-frame-codes', '--store', store], { encoding: 'utf8', env });
     if (r.status !== 0) throw new Error(`corpus run failed (exit ${r.status}): ${r.stderr.slice(-2000)}`);
     console.log(`corpus run of ${REAL} real clips, 3 layers, F ${F}: ${secs(t0).toFixed(1)} s`);
     t0 = performance.now();
