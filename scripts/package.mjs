@@ -33,6 +33,8 @@ for (const f of ['extension.cjs', 'engine-worker.cjs', 'jobs-worker.cjs', 'tsne-
 cpSync(join(root, 'dist', 'webview'), join(stage, 'dist', 'webview'), { recursive: true, filter: (s) => !s.endsWith('.map') });
 cpSync(join(root, 'media'), join(stage, 'media'), { recursive: true });
 for (const f of ['README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
+// The README's screenshots, so that its images show on the extension's page in VS Code (relative links, below).
+cpSync(join(root, 'docs', 'screenshots'), join(stage, 'docs', 'screenshots'), { recursive: true });
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const ortVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version;

@@ -25,13 +25,13 @@ const target = `${process.platform}-${process.arch}`;
 execFileSync(process.execPath, [join(repo, 'scripts/package.mjs'), target], { stdio: 'inherit' });
 const vsix = join(repo, `audiosae-${target}.vsix`);
 
-// The package holds only what runs: bundles, media, manifest, docs, and onnxruntime for this platform.
+// The package holds only what runs: bundles, media, manifest, docs (the README's screenshots), and onnxruntime for this platform.
 const zip = await ZipReader.open(vsix);
 const files = [...zip.entries.keys()];
 await zip.close();
 const allowed = [
   /^\[Content_Types\]\.xml$/, /^extension\.vsixmanifest$/, /^extension\/(package\.json|readme\.md|LICENSE\.txt|LICENSE)$/i,
-  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/dist\/webview\/([\w-]+\.(js|css)|codicon\.ttf)$/, /^extension\/media\/.+$/,
+  /^extension\/dist\/[\w-]+\.cjs$/, /^extension\/dist\/webview\/([\w-]+\.(js|css)|codicon\.ttf)$/, /^extension\/media\/.+$/, /^extension\/docs\/screenshots\/[\w-]+\.png$/,
   new RegExp(`^extension/node_modules/@duckdb/(node-api|node-bindings|node-bindings-${process.platform}-${process.arch})/.+$`),
   /^extension\/node_modules\/detect-libc\/.+$/,
   /^extension\/node_modules\/onnxruntime-(node|common)\/(package\.json|LICENSE|README\.md|dist\/.+\.(js|json))$/,
@@ -40,7 +40,7 @@ const allowed = [
 const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
 if (unexpected.length) throw new Error(`unexpected files in the .vsix:\n  ${unexpected.join('\n  ')}`);
 for (const needed of ['extension/dist/extension.cjs', 'extension/dist/engine-worker.cjs', 'extension/node_modules/onnxruntime-node/dist/index.js',
-  `extension/node_modules/@duckdb/node-bindings-${process.platform}-${process.arch}/duckdb.node`, 'extension/dist/webview/codicon.ttf']) {
+  `extension/node_modules/@duckdb/node-bindings-${process.platform}-${process.arch}/duckdb.node`, 'extension/dist/webview/codicon.ttf', 'extension/docs/screenshots/editor.png']) {
   if (!files.includes(needed)) throw new Error(`the .vsix lacks ${needed}`);
 }
 console.log(`vsix: ${files.length} files, all expected`);

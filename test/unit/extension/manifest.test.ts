@@ -25,11 +25,12 @@ describe('the extension manifest and packaging', () => {
     const matchesGlob = (path as { matchesGlob?: (p: string, g: string) => boolean }).matchesGlob;
     if (!matchesGlob) return t.skip('path.matchesGlob needs Node 20.17 or later');
     const patterns = readFileSync(path.join(root, '.vscodeignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    const ignored = (file: string) => patterns.some((p) => matchesGlob(file, p));
-    for (const file of ['src/extension/extension.ts', 'webview/editor/main.ts', 'test/unit/x.test.ts', 'dist/extension.cjs.map', 'scripts/package.mjs', 'tsconfig.json', 'audiosae-linux-x64.vsix']) {
+    // As vsce reads it: the last pattern that matches decides, a leading "!" taking a file back in.
+    const ignored = (file: string) => patterns.reduce((out, p) => (p.startsWith('!') ? (matchesGlob(file, p.slice(1)) ? false : out) : out || matchesGlob(file, p)), false);
+    for (const file of ['src/extension/extension.ts', 'webview/editor/main.ts', 'test/unit/x.test.ts', 'dist/extension.cjs.map', 'scripts/package.mjs', 'tsconfig.json', 'audiosae-linux-x64.vsix', 'docs/cluster.md']) {
       assert.ok(ignored(file), `${file} would be packaged`);
     }
-    for (const file of ['dist/extension.cjs', 'dist/webview/editor.js', 'media/demo/example.wav', 'package.json', 'README.md', 'LICENSE', 'node_modules/onnxruntime-node/dist/index.js']) {
+    for (const file of ['dist/extension.cjs', 'dist/webview/editor.js', 'media/demo/example.wav', 'package.json', 'README.md', 'docs/screenshots/editor.png', 'LICENSE', 'node_modules/onnxruntime-node/dist/index.js']) {
       assert.ok(!ignored(file), `${file} would be left out`);
     }
   });
