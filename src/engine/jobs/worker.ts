@@ -1,12 +1,16 @@
 /**
  * The job worker: runs jobs (jobProtocol.ts) off the extension host's thread, several at a time (a corpus run
- * and the panels' analyses), each with its own AbortController. Every started job is answered exactly once.
+ * and the panels' analyses, a feature page's profile and duplicates), each with its own AbortController. Every
+ * started job is answered exactly once.
  */
 import { parentPort } from 'node:worker_threads';
 import { isUserError } from '../errors.ts';
-import { assertNever, type HostToJob, type JobProgress, type JobResult, type JobSpec, type JobToHost } from '../../shared/jobProtocol.ts';
+import { assertNever, type FeatureDuplicatesJob, type HostToJob, type JobProgress, type JobResult, type JobSpec, type JobToHost } from '../../shared/jobProtocol.ts';
 import { analysisView } from './analysis.ts';
 import { corpusRunJob } from './corpusJob.ts';
+import { featureDuplicates } from './featureDuplicates.ts';
+import { featureProfileJob } from './featureProfile.ts';
+import { CorpusStore } from '../store/store.ts';
 
 if (!parentPort) throw new Error('the job worker must run in a worker thread');
 const port = parentPort;
@@ -20,8 +24,21 @@ function run(spec: JobSpec, signal: AbortSignal, report: (p: JobProgress) => voi
       return corpusRunJob(spec, signal, report);
     case 'analysis':
       return analysisView(spec, signal).then((view) => ({ kind: 'analysis', view }));
+    case 'featureProfile':
+      return featureProfileJob(spec, signal, report);
+    case 'featureDuplicates':
+      return duplicatesJob(spec);
     default:
       return assertNever(spec);
+  }
+}
+
+async function duplicatesJob(spec: FeatureDuplicatesJob): Promise<JobResult> {
+  const store = await CorpusStore.open(spec.store, { readOnly: true });
+  try {
+    return { kind: 'featureDuplicates', duplicates: await featureDuplicates(store.connection, spec.runId, spec.layer, spec.feature, spec.theta) };
+  } finally {
+    store.close();
   }
 }
 
