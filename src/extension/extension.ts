@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { DEMO_BACKBONES, resolveModels } from '../engine/pipeline/resolve.ts';
 import { AudioEditorProvider } from './editor/provider.ts';
 import { CorpusCommands } from './corpus/commands.ts';
-import { activateStores, storeRegistry } from './corpus/stores.ts';
+import { activateStores } from './corpus/stores.ts';
 import { activateSidebar } from './sidebar/activate.ts';
 import { installCudaProvider } from '../engine/runtime/cudaProvider.ts';
 import { ortBinaryDir, ortVersion } from '../engine/runtime/providers.ts';
@@ -168,8 +168,9 @@ async function offerAudioAssociations(context: vscode.ExtensionContext): Promise
 
 export function activate(context: vscode.ExtensionContext): void {
   void offerAudioAssociations(context);
-  activateSidebar(context, activateStores(context));
-  CorpusCommands.register(context, storeRegistry());
+  const registry = activateStores(context);
+  const corpus = CorpusCommands.register(context, registry);
+  activateSidebar(context, registry, () => corpus.jobs());
   const audioEditors = new AudioEditorProvider(context, engine);
   context.subscriptions.push(
     vscode.window.registerCustomEditorProvider(AudioEditorProvider.viewType, audioEditors, {

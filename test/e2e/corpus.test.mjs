@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before } from 'node:test';
 import { T, workbench } from './workbench.mjs';
+import { wavClip } from './wavClip.mjs';
 
 const CORPUS = path.join(process.env.WORKSPACE, 'palette-corpus');
 const STORE = path.join(process.env.WORKSPACE, 'palette.duckdb');
@@ -22,17 +23,6 @@ const CLI = path.join(path.dirname(new URL(import.meta.url).pathname), '../../di
 let page;
 const { step, shot, runCommand, until, frameWith } = workbench('corpus', { onPage: (p) => { page = p; } });
 
-/** 16 kHz mono 16-bit WAV bytes of `seconds`, sample i = `at(i)` in [-1, 1]. */
-function wavClip(seconds, at) {
-  const n = seconds * 16000;
-  const wav = Buffer.alloc(44 + 2 * n);
-  wav.write('RIFF', 0); wav.writeUInt32LE(36 + 2 * n, 4); wav.write('WAVEfmt ', 8); wav.writeUInt32LE(16, 16); wav.writeUInt16LE(1, 20);
-  wav.writeUInt16LE(1, 22); wav.writeUInt32LE(16000, 24); wav.writeUInt32LE(32000, 28); wav.writeUInt16LE(2, 32); wav.writeUInt16LE(16, 34);
-  wav.write('data', 36); wav.writeUInt32LE(2 * n, 40);
-  const pcm = new Int16Array(wav.buffer, wav.byteOffset + 44, n);
-  for (let i = 0; i < n; i++) pcm[i] = Math.round(32767 * Math.max(-1, Math.min(1, at(i))));
-  return wav;
-}
 
 // 18 clips of 4 s in three domains: enough work to see progress, cancel and reload mid-run.
 const CLIPS = 18;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ZipReader } from '../../src/engine/checkpoints/zip.ts';
 import { startFakeHub } from '../helpers/fakeHub.ts';
+import { wavClip } from './wavClip.mjs';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const env = Object.fromEntries(
@@ -48,17 +49,6 @@ console.log(`vsix: ${files.length} files, all expected`);
 const workspace = join(run, 'workspace');
 cpSync(join(repo, 'media/demo/example.wav'), join(workspace, 'example.wav'));
 writeFileSync(join(workspace, 'notes.txt'), 'a workspace with a clip\n');
-/** 16 kHz mono 16-bit WAV bytes of `seconds`, sample i = `at(i)` in [-1, 1]. */
-function wavClip(seconds, at) {
-  const n = seconds * 16000;
-  const wav = Buffer.alloc(44 + 2 * n);
-  wav.write('RIFF', 0); wav.writeUInt32LE(36 + 2 * n, 4); wav.write('WAVEfmt ', 8); wav.writeUInt32LE(16, 16); wav.writeUInt16LE(1, 20);
-  wav.writeUInt16LE(1, 22); wav.writeUInt32LE(16000, 24); wav.writeUInt32LE(32000, 28); wav.writeUInt16LE(2, 32); wav.writeUInt16LE(16, 34);
-  wav.write('data', 36); wav.writeUInt32LE(2 * n, 40);
-  const pcm = new Int16Array(wav.buffer, wav.byteOffset + 44, n);
-  for (let i = 0; i < n; i++) pcm[i] = Math.round(32767 * at(i));
-  return wav;
-}
 /** Tones and noise (a new tone every 3 s). */
 function toneClip(seconds) {
   let seed = 1;
@@ -79,7 +69,7 @@ writeFileSync(join(workspace, 'quiet.wav'), wavClip(2, (i) => 10 ** (-50 / 20) *
 // A stereo MP3 (both channels the same): VS Code's own audio preview claims .mp3 too.
 cpSync(join(repo, 'test/reference/fixtures/audio/codecs/tone.mp3'), join(workspace, 'tone.mp3'));
 // A corpus store for the sidebar steps: six short clips of three domains through the toy Whisper served as whisper-small
-// (the editor's backbone here), layers 2 and 3, made by the CLI before VS Code starts.
+// (the editor's backbone here), layers 2 and 3 with their frame codes (the feature page's duplicates), made by the CLI before VS Code starts.
 const sidebarCorpus = join(run, 'sidebar-corpus');
 for (const [domain, at] of [['speech', (i) => 0.3 * Math.sin((2 * Math.PI * 140 * i) / 16000) * (0.5 + 0.5 * Math.sin((2 * Math.PI * 4 * i) / 16000))],
   ['music', (i) => 0.2 * Math.sin((2 * Math.PI * 262 * i) / 16000) + 0.2 * Math.sin((2 * Math.PI * 330 * i) / 16000)], ['sounds', (i) => 0.4 * Math.sin(i * i) * (Math.floor(i / 4000) % 2)]]) {
@@ -87,7 +77,7 @@ for (const [domain, at] of [['speech', (i) => 0.3 * Math.sin((2 * Math.PI * 140 
   for (const k of [0, 1]) writeFileSync(join(sidebarCorpus, domain, `${domain}${k}.wav`), wavClip(3, (i) => at(i * (1 + k / 5))));
 }
 execFileSync(process.execPath, [join(repo, 'dist/cli.cjs'), 'corpus', 'run', sidebarCorpus, '--backbone', 'whisper-small', '--weights', join(repo, 'test/reference/fixtures/whisper/small-like'),
-  '--sae', join(repo, 'media/demo/models/whisper-tiny-random/sae'), '--layers', '2,3', '--store', join(workspace, 'corpus.duckdb')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  '--sae', join(repo, 'media/demo/models/whisper-tiny-random/sae'), '--layers', '2,3', '--keep-frame-codes', '--store', join(workspace, 'corpus.duckdb')], { stdio: ['ignore', 'ignore', 'inherit'] });
 // AUDIOSAE_E2E_REAL_SIZE=<folder written by bench/make_real_size_whisper.py>: only the timing step, with a
 // real-size random Whisper-small (layer 6) and SAE served as the authors' repositories.
 const realSize = process.env.AUDIOSAE_E2E_REAL_SIZE;
@@ -163,7 +153,7 @@ try {
   for (const f of stepFiles) {
     const result = spawn(process.execPath, ['--test', '--test-reporter=spec', ...only, join(repo, 'test/e2e', f)], {
       stdio: 'inherit',
-      env: { ...process.env, CS_URL: `http://127.0.0.1:${port}`, WORKSPACE: workspace, SHOTS: join(env.E2E_ROOT, 'shots'),
+      env: { ...process.env, CS_URL: `http://127.0.0.1:${port}`, WORKSPACE: workspace, REPO: repo, SHOTS: join(env.E2E_ROOT, 'shots'),
         PW_CORE: env.E2E_PLAYWRIGHT, PROFILE_ROOT: run, DUCKDB: join(repo, 'node_modules/@duckdb/node-api') },
     });
     const c = await new Promise((resolve) => result.on('exit', (c) => resolve(c ?? 1)));

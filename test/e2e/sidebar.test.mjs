@@ -1,8 +1,8 @@
 // The AudioSAE sidebar in a real VS Code (code-server + chromium, started by test/e2e/run.mjs, which also builds
 // the store corpus.duckdb in the workspace with the CLI): the Runs tree, search by label and by annotation,
-// the feature page (statistics, histogram, nearest features), playing a top clip, opening the editor at its time,
+// the feature page (statistics, histogram, nearest features, acoustic profile, duplicates), playing a top clip, opening the editor at its time,
 // an annotation that survives a window reload and a kill -9 of the extension host, and "fires in selection".
-// Env from run.mjs: CS_URL, WORKSPACE, SHOTS, PW_CORE, PROFILE_ROOT.
+// Env from run.mjs: CS_URL, WORKSPACE, REPO, SHOTS, PW_CORE, PROFILE_ROOT.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -140,6 +140,55 @@ step('clicking a result opens its feature page beside the editor: stats per doma
   await shot('feature-page');
   await pageFrame.locator('#receptive-field').scrollIntoViewIfNeeded();
   await shot('feature-page-receptive-field');
+});
+
+step('the acoustic profile runs in the job worker with progress; duplicates are listed and link to their pages; both are kept', async () => {
+  // Duplicates start with the page (a store query): a table of features with IoU > 0.5, or a line saying there are none.
+  await until(async () => ['done', 'failed'].includes(await pageFrame.locator('#duplicates').getAttribute('data-state')), 'the duplicates');
+  assert.equal(await pageFrame.locator('#duplicates').getAttribute('data-state'), 'done', await pageFrame.locator('#duplicates-status').innerText());
+  const dupRows = await pageFrame.locator('#duplicates-table tr a[data-feature]').count();
+  console.log(`# duplicates of feature ${musicFeature}: ${dupRows ? `${dupRows} features` : await pageFrame.locator('#duplicates-note').innerText()}`);
+  // The profile is a button: the models run again over the top clips, in the job worker.
+  await pageFrame.locator('#profile-start').scrollIntoViewIfNeeded();
+  const t0 = Date.now();
+  await pageFrame.locator('#profile-start').click();
+  const seen = new Set();
+  await until(async () => {
+    seen.add((await pageFrame.locator('#profile-status').innerText()).trim());
+    return ['done', 'failed'].includes(await pageFrame.locator('#profile').getAttribute('data-state'));
+  }, 'the acoustic profile');
+  assert.equal(await pageFrame.locator('#profile').getAttribute('data-state'), 'done', await pageFrame.locator('#profile-status').innerText());
+  console.log(`# acoustic profile: ${Date.now() - t0} ms click to table; progress seen: ${[...seen].filter(Boolean).join(' | ')}`);
+  assert.match(await pageFrame.locator('#profile-description').innerText(), new RegExp(`^feature ${musicFeature} `));
+  assert.ok(await pageFrame.locator('#profile-table tr[data-quantity="loudness"]').count() === 1);
+  assert.ok(await pageFrame.locator('#profile-table tr[data-quantity^="domain_"]').count() >= 1);
+  await pageFrame.locator('#profile').scrollIntoViewIfNeeded();
+  await shot('feature-page-profile');
+  // A feature with duplicates (by the CLI's whole-layer pairs): the page lists the same partners, and a link opens one's page.
+  const csv = execFileSync(process.execPath, [path.join(process.env.REPO, 'dist/cli.cjs'), 'corpus', 'duplicates', '--store', path.join(process.env.WORKSPACE, 'corpus.duckdb'), '--layer', '2'], { encoding: 'utf8' });
+  const pairs = csv.trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+  assert.ok(pairs.length > 0, 'the e2e store has duplicate pairs on layer 2');
+  const withDup = pairs[0][1];
+  const partners = pairs.filter((p) => p[1] === withDup || p[2] === withDup).map((p) => (p[1] === withDup ? p[2] : p[1])).sort((a, b) => a - b);
+  await runCommand('AudioSAE: Show Feature Page…');
+  await page.locator('.quick-input-widget input.input').fill(String(withDup));
+  await page.keyboard.press('Enter');
+  let dupFrame = await frameWith(`body[data-feature="${withDup}"] #title`);
+  await until(async () => (await dupFrame.locator('#duplicates').getAttribute('data-state')) === 'done', `the duplicates of feature ${withDup}`);
+  const listed = (await dupFrame.locator('#duplicates-table a[data-feature]').evaluateAll((a) => a.map((x) => Number(x.dataset.feature)))).sort((a, b) => a - b);
+  assert.deepEqual(listed, partners, `feature ${withDup}'s duplicates`);
+  console.log(`# duplicates of feature ${withDup}: ${listed.join(', ')} (as the CLI's pairs)`);
+  await dupFrame.locator('#duplicates').scrollIntoViewIfNeeded();
+  await shot('feature-page-duplicates');
+  await dupFrame.locator(`#duplicates-table a[data-feature="${listed[0]}"]`).click();
+  dupFrame = await frameWith(`body[data-feature="${listed[0]}"] #title`);
+  await until(async () => (await dupFrame.locator(`#duplicates-table a[data-feature="${withDup}"]`).count()) === 1, 'the link back in the partner\'s duplicates');
+  // Back on the first feature, both answers are there at once.
+  const f = await frameWith('#query');
+  await f.locator(`.result[data-feature="${musicFeature}"]`).click();
+  pageFrame = await frameWith(`body[data-feature="${musicFeature}"] #title`);
+  assert.equal(await pageFrame.locator('#profile').getAttribute('data-state'), 'done', 'the profile is kept for the feature');
+  await until(async () => (await pageFrame.locator('#duplicates').getAttribute('data-state')) === 'done', 'the duplicates kept');
 });
 
 step('a top clip plays: the host decodes 3 s around its maximum and the panel plays them', async () => {

@@ -1,38 +1,17 @@
 /**
  * The Feature page's front end: label and grade, statistics per domain, the histogram of the per-clip max, the
  * top clips (play a snippet decoded by the host, through WebAudio; open the clip in the audio editor at the
- * maximum), the nearest features by decoder cosine, and the annotation editor (saved as you type, debounced;
- * the status says when the host has it on disk).
+ * maximum), the nearest features by decoder cosine, the receptive field, acoustic profile and duplicates
+ * (analyses.ts), and the annotation editor (saved as you type, debounced; the status says when the host has it
+ * on disk).
  */
-import type { AnnotationData, FeaturePageData, HostToPage, PageToHost } from '../../src/extension/sidebar/protocol.ts';
+import type { AnnotationData, FeaturePageData, HostToPage } from '../../src/extension/sidebar/protocol.ts';
+import { duplicatesSection, profileSection, receptiveFieldSection } from './analyses.ts';
+import { dispatchReply, newId, request, vscode } from './channel.ts';
+import { basename, el, num, pct, section, svg } from './dom.ts';
 import './featurePage.css';
 
-declare function acquireVsCodeApi(): { postMessage(m: PageToHost): void; getState(): unknown; setState(s: unknown): void };
-const vscode = acquireVsCodeApi();
 const SAVE_DEBOUNCE_MS = 400;
-const SVG = 'http://www.w3.org/2000/svg';
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-function svg(tag: string, attrs: Record<string, string | number>): SVGElement {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  return e;
-}
-const basename = (p: string) => p.split(/[\\/]/).pop() ?? p;
-const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
-const num = (v: number | null) => (v === null ? '–' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
-
-let nextId = 1;
-const pending = new Map<number, (m: HostToPage) => void>();
-function request(m: PageToHost & { id: number }, onReply: (m: HostToPage) => void): void {
-  pending.set(m.id, onReply);
-  vscode.postMessage(m);
-}
 
 const app = document.getElementById('app')!;
 let page: FeaturePageData | undefined;
@@ -58,7 +37,7 @@ function showAnnotation(a: AnnotationData, force: boolean): void {
 
 function save(): void {
   saveTimer = undefined;
-  const id = nextId++;
+  const id = newId();
   editing++;
   saveStatus.textContent = 'Saving…';
   saveStatus.dataset.state = 'saving';
@@ -84,12 +63,6 @@ for (const input of [nameInput, tagsInput, notesInput]) {
 }
 
 // ------------------------------------------------------------------------------------------- sections
-function section(title: string, ...children: Node[]): HTMLElement {
-  const s = el('section');
-  s.append(el('h2', {}, title), ...children);
-  return s;
-}
-
 function histogramSvg(p: FeaturePageData): SVGElement {
   const { edges, counts } = p.stats.histogram;
   const W = 360;
@@ -137,7 +110,7 @@ async function play(rank: number, button: HTMLButtonElement): Promise<void> {
   audio ??= new AudioContext();
   await audio.resume().catch(() => undefined);
   button.textContent = '…';
-  const id = nextId++;
+  const id = newId();
   request({ type: 'play', id, rank }, (r) => {
     if (r.type !== 'snippet') {
       button.textContent = '▶';
@@ -177,7 +150,7 @@ function topClips(p: FeaturePageData): HTMLElement {
     playButton.addEventListener('click', () => void play(c.rank, playButton));
     const open = el('button', { type: 'button', class: 'open-at', title: 'Open in the audio editor at this time, with the feature selected' }, 'Open at time');
     open.addEventListener('click', () => {
-      const id = nextId++;
+      const id = newId();
       request({ type: 'openAt', id, rank: c.rank }, (reply) => {
         const text = reply.type === 'opened' ? reply.note : reply.type === 'failed' ? reply.message : undefined;
         footer.textContent = text ?? '';
@@ -213,66 +186,6 @@ function nearest(p: FeaturePageData): HTMLElement {
 
 const footer = el('p', { id: 'footer', class: 'muted' });
 
-/** A colour ramp from dark blue through teal to yellow, t in [0, 1]. */
-function ramp(t: number): [number, number, number] {
-  const stops: [number, number, number][] = [[20, 18, 60], [40, 90, 140], [40, 160, 130], [160, 210, 70], [250, 230, 40]];
-  const x = Math.min(0.9999, Math.max(0, t)) * (stops.length - 1);
-  const i = Math.floor(x);
-  const f = x - i;
-  const a = stops[i]!;
-  const b = stops[i + 1]!;
-  return [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])];
-}
-
-/** Draws a [rows, cols] row-major matrix (row 0 = lowest mel bin, drawn at the bottom); NaN is transparent. */
-function heatmap(canvas: HTMLCanvasElement, data: Float32Array, rows: number, cols: number): void {
-  canvas.width = cols;
-  canvas.height = rows;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of data) if (Number.isFinite(v)) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
-  const img = new ImageData(cols, rows);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const v = data[r * cols + c]!;
-      const o = 4 * ((rows - 1 - r) * cols + c);
-      if (!Number.isFinite(v)) continue;
-      const [R, G, B] = ramp(hi > lo ? (v - lo) / (hi - lo) : 0.5);
-      img.data[o] = R;
-      img.data[o + 1] = G;
-      img.data[o + 2] = B;
-      img.data[o + 3] = 255;
-    }
-  }
-  canvas.getContext('2d')!.putImageData(img, 0, 0);
-}
-
-function receptiveFieldSection(): HTMLElement {
-  const box = el('div', { id: 'receptive-field' });
-  const button = el('button', { type: 'button', id: 'compute-rf' }, 'Compute');
-  const status = el('span', { class: 'muted', id: 'rf-status' }, ' The mean log-mel second around the maximum in each of the top 16 clips.');
-  const canvas = el('canvas', { id: 'rf-canvas', class: 'heatmap', hidden: '' });
-  button.addEventListener('click', () => {
-    button.disabled = true;
-    status.textContent = ' Computing…';
-    const id = nextId++;
-    request({ type: 'receptiveField', id }, (r) => {
-      button.disabled = false;
-      if (r.type === 'receptiveField') {
-        heatmap(canvas, r.mean, r.nMels, r.windowFrames);
-        canvas.hidden = false;
-        button.hidden = true;
-        status.textContent = ` Mean of ${r.windows} windows, ${r.nMels} mel bins × ${r.windowFrames} frames (10 ms each), the maximum at the centre. ${r.notes.join(' ')}`;
-        box.dataset.drawn = 'true';
-      } else if (r.type === 'failed') {
-        status.textContent = ` Not computed: ${r.message}`;
-      }
-    });
-  });
-  box.append(canvas, el('br'), button, status);
-  return box;
-}
-
 function render(p: FeaturePageData): void {
   page = p;
   const s = p.stats;
@@ -293,7 +206,8 @@ function render(p: FeaturePageData): void {
   nodes.push(section('Top clips', topClips(p)));
   nodes.push(section('Nearest features (decoder cosine)', nearest(p)));
   nodes.push(section('Receptive field', receptiveFieldSection()));
-  for (const n of p.notComputed) nodes.push(section(n.what, el('p', { class: 'muted' }, n.note)));
+  nodes.push(section('Acoustic profile', profileSection(p)));
+  nodes.push(section('Duplicates', duplicatesSection(p)));
   footer.textContent = `Read in ${p.loadMs.toFixed(0)} ms. Annotations are kept in ${basename(p.journalPath)}.`;
   nodes.push(footer);
   app.replaceChildren(...nodes);
@@ -319,12 +233,11 @@ window.addEventListener('message', (ev: MessageEvent<HostToPage>) => {
     case 'receptiveField':
     case 'opened':
     case 'saved':
-    case 'failed': {
-      const reply = pending.get(m.id);
-      pending.delete(m.id);
-      reply?.(m);
-      return;
-    }
+    case 'failed':
+    case 'jobProgress':
+    case 'profile':
+    case 'duplicates':
+      return dispatchReply(m);
     default: {
       const never: never = m;
       throw new Error(`unexpected message ${JSON.stringify(never)}`);

@@ -4,7 +4,8 @@
  * view, the audio editor and the map panel call it). It shows the statistics per domain, label and grade, the
  * histogram of the per-clip max, the top clips (play a snippet around the max, decoded here and played in the
  * panel; open the clip in the audio editor at that time with the feature selected), the nearest features by
- * decoder cosine, and the annotation editor (each debounced edit is saved to the store's journal before the
+ * decoder cosine, the receptive field, the acoustic profile and the duplicates (jobs.ts: in the job worker, with
+ * progress and cancel), and the annotation editor (each debounced edit is saved to the store's journal before the
  * panel is told "saved"). One panel is reused; it shows the latest feature asked for.
  */
 import { basename } from 'node:path';
@@ -19,7 +20,9 @@ import { receptiveField } from '../../engine/interp/receptiveField.ts';
 import { WorkerRunner } from '../../engine/runtime/workerRunner.ts';
 import type { ExecutionProviderChoice } from '../../shared/workerProtocol.ts';
 import { sidebarWebviewHtml, webviewRoot } from '../sidebar/webviewHtml.ts';
+import type { JobClient } from '../../engine/jobs/client.ts';
 import { audioSnippet, DecoderDirections, featureStatsData, saeFileOf, type FeatureStatsData } from './data.ts';
+import { FeatureJobs, type FeatureJobTarget } from './jobs.ts';
 
 export const SHOW_FEATURE_PAGE_COMMAND = 'audioSae.showFeaturePage';
 export const OPEN_CLIP_AT_COMMAND = 'audioSae.openClipAt';
@@ -66,7 +69,10 @@ function parsePageMessage(raw: unknown): PageToHost | undefined {
     case 'openFeature':
       return Number.isInteger(m.feature) && (m.feature as number) >= 0 ? { type: 'openFeature', feature: m.feature as number } : undefined;
     case 'receptiveField':
-      return id !== undefined ? { type: 'receptiveField', id } : undefined;
+    case 'profile':
+    case 'duplicates':
+    case 'cancelJob':
+      return id !== undefined ? { type: m.type, id } : undefined;
     default:
       return undefined;
   }
@@ -81,6 +87,7 @@ export class FeaturePages {
   /** A worker of its own for the log-mel windows of receptive fields (started on first use). */
   private runner: Promise<WorkerRunner> | undefined;
   private loadTicket = 0;
+  private readonly jobs: FeatureJobs;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -88,7 +95,15 @@ export class FeaturePages {
     private readonly layers: LayerCache,
     private readonly annotations: AnnotationsHub,
     private readonly log: (line: string) => void,
+    jobClient: () => JobClient,
   ) {
+    this.jobs = new FeatureJobs({
+      jobs: jobClient,
+      demoModelsDir: this.demoModelsDir(),
+      executionProvider: () => vscode.workspace.getConfiguration('audioSae').get<ExecutionProviderChoice>('executionProvider', 'auto'),
+      post: (m) => this.post(m),
+      log,
+    });
     annotations.onDidChange((storePath, changed) => {
       const s = this.shown;
       if (!s || s.run.storePath !== storePath) return;
@@ -98,6 +113,7 @@ export class FeaturePages {
   }
 
   dispose(): void {
+    this.jobs.cancelAll();
     void this.runner?.then((r) => r.dispose(), () => undefined);
     this.runner = undefined;
   }
@@ -110,6 +126,7 @@ export class FeaturePages {
       return;
     }
     this.ensurePanel(`Feature ${args.feature} · L${args.layer}`);
+    this.jobs.cancelAll();
     const ticket = ++this.loadTicket;
     try {
       const data = await this.load(run, args.feature);
@@ -141,6 +158,7 @@ export class FeaturePages {
         this.panel = undefined;
         this.shown = undefined;
         this.latest = undefined;
+        this.jobs.cancelAll();
       }
     });
   }
@@ -175,18 +193,25 @@ export class FeaturePages {
     return {
       storePath: run.storePath, stats, names, nearest, annotation, journalPath: journal.path,
       readOnlyNote: entry?.state === 'busy' ? `Another process is writing ${basename(run.storePath)}: shown read-only; annotations are saved beside it (${basename(journal.path)}).` : undefined,
-      notComputed: [
-        { what: 'Acoustic profile', note: `Not computed here (it runs the models again over the top clips): \`audiosae corpus profile --store ${basename(run.storePath)} --layer ${run.layer} --feature ${feature}\`.` },
-        { what: 'Duplicates', note: `Not computed here (needs a run made with --keep-frame-codes): \`audiosae corpus duplicates --store ${basename(run.storePath)} --layer ${run.layer}\`.` },
-      ],
+      ...this.jobs.keptFor(this.jobTarget({ run, stats })),
+      profileBlocked: vscode.workspace.isTrusted ? undefined : 'The acoustic profile runs the models: trust the workspace first.',
       loadMs: performance.now() - t0,
     };
+  }
+
+  private jobTarget(s: { run: ActiveRun; stats: FeatureStatsData }): FeatureJobTarget {
+    const r = this.registry.store(s.run.storePath)?.runs.find((x) => x.runId === s.run.runId);
+    return { run: s.run, feature: s.stats.feature, runState: r ? `${r.clipsDone}:${r.clipsFailed}` : '' };
+  }
+
+  private demoModelsDir(): string {
+    return vscode.Uri.joinPath(this.extensionUri, 'media', 'demo', 'models').fsPath;
   }
 
   private decoder(stats: FeatureStatsData): Promise<DecoderDirections> {
     let d = this.decoders.get(stats.sae);
     if (!d) {
-      const file = saeFileOf(stats.saeSource, stats.backbone, stats.layer, vscode.Uri.joinPath(this.extensionUri, 'media', 'demo', 'models').fsPath);
+      const file = saeFileOf(stats.saeSource, stats.backbone, stats.layer, this.demoModelsDir());
       d = file
         ? DecoderDirections.load(file, stats.sae)
         : Promise.reject(new Error(`The run's SAE (${stats.saeSource}, layer ${stats.layer}) is not on this machine, so decoder cosines cannot be computed.`));
@@ -264,6 +289,15 @@ export class FeaturePages {
         }
         return;
       }
+      case 'profile':
+        if (!s) return fail(m.id, new Error('No feature is shown.'));
+        if (!vscode.workspace.isTrusted) return fail(m.id, new Error('The acoustic profile runs the models: trust the workspace first.'));
+        return this.jobs.start('profile', m.id, this.jobTarget(s));
+      case 'duplicates':
+        if (!s) return fail(m.id, new Error('No feature is shown.'));
+        return this.jobs.start('duplicates', m.id, this.jobTarget(s));
+      case 'cancelJob':
+        return this.jobs.cancel(m.id);
       case 'openFeature':
         if (s && m.feature < s.stats.dictSize) await this.show({ feature: m.feature, layer: s.stats.layer, backbone: s.stats.backbone, storePath: s.run.storePath, runId: s.run.runId });
         return;

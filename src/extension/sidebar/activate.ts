@@ -7,6 +7,7 @@
  *   audioSae.exportAnnotations / importAnnotations   the active store's annotations as JSON
  */
 import { writeFileAtomic } from '../../engine/io/atomicWrite.ts';
+import type { JobClient } from '../../engine/jobs/client.ts';
 import * as vscode from 'vscode';
 import type { ActiveRun, StoreRegistry } from '../corpus/stores.ts';
 import { FeaturePages, parseFeaturePageArgs, SHOW_FEATURE_PAGE_COMMAND } from '../featurePage/page.ts';
@@ -17,13 +18,14 @@ import { FeatureSearchViewProvider } from './searchView.ts';
 
 export const FEATURE_NAMES_COMMAND = 'audioSae.featureNames';
 
-export function activateSidebar(context: vscode.ExtensionContext, registry: StoreRegistry): void {
+/** `jobs`: the window's job worker (shared with the corpus commands), where the feature page's long analyses run. */
+export function activateSidebar(context: vscode.ExtensionContext, registry: StoreRegistry, jobs: () => JobClient): void {
   const output = vscode.window.createOutputChannel('AudioSAE Sidebar');
   const log = (line: string) => output.appendLine(line);
   const annotations = new AnnotationsHub(registry);
   annotations.onProblem = (message) => void vscode.window.showWarningMessage(`AudioSAE: ${message}`);
   const layers = new LayerCache(registry, annotations);
-  const pages = new FeaturePages(context.extensionUri, registry, layers, annotations, log);
+  const pages = new FeaturePages(context.extensionUri, registry, layers, annotations, log, jobs);
   const search = new FeatureSearchViewProvider(context.extensionUri, registry, layers, log);
   const tree = vscode.window.createTreeView('audioSae.runs', { treeDataProvider: new RunsTreeProvider(registry), showCollapseAll: true });
 

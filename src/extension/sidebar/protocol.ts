@@ -4,6 +4,7 @@
  * (or `failed`). Binary data (the search columns, result ids, audio) crosses as typed arrays. Type-only: the
  * webviews import this file's types and nothing else from the host.
  */
+import type { FeatureDuplicatesView, FeatureProfileView } from '../../shared/jobProtocol.ts';
 import type { FeatureStatsData, NeighbourFeature } from '../featurePage/data.ts';
 import type { FeatureColumns, FeatureQuery } from './search.ts';
 
@@ -52,8 +53,11 @@ export interface FeaturePageData {
   /** name per feature id of the annotated neighbours */
   names: Record<number, string>;
   nearest: { features: NeighbourFeature[] } | { note: string };
-  /** Analyses by other parts of the engine not available here, each with why. */
-  notComputed: { what: string; note: string }[];
+  /** The acoustic profile and duplicates, when computed before for this feature and run state. */
+  profile?: FeatureProfileView;
+  duplicates?: FeatureDuplicatesView;
+  /** Why the acoustic profile cannot be computed here (an untrusted workspace), when it cannot. */
+  profileBlocked?: string;
   annotation: AnnotationData;
   readOnlyNote?: string;
   /** where the annotations are kept */
@@ -67,7 +71,11 @@ export type PageToHost =
   | { type: 'openAt'; id: number; rank: number }
   | { type: 'annotate'; id: number; name: string; notes: string; tags: string[] }
   | { type: 'openFeature'; feature: number }
-  | { type: 'receptiveField'; id: number };
+  | { type: 'receptiveField'; id: number }
+  /** Long analyses run as jobs: answered by `jobProgress` messages, then `profile` / `duplicates` or `failed`. */
+  | { type: 'profile'; id: number }
+  | { type: 'duplicates'; id: number }
+  | { type: 'cancelJob'; id: number };
 
 export type HostToPage =
   | { type: 'page'; data: FeaturePageData }
@@ -78,7 +86,10 @@ export type HostToPage =
   | { type: 'annotation'; annotation: AnnotationData }
   | { type: 'failed'; id: number; message: string }
   /** The mean log-mel window around the feature's maxima in its top clips; `mean` is [nMels, windowFrames] row-major, NaN where no window covers. */
-  | { type: 'receptiveField'; id: number; nMels: number; windowFrames: number; centreColumn: number; mean: Float32Array; windows: number; notes: string[] };
+  | { type: 'receptiveField'; id: number; nMels: number; windowFrames: number; centreColumn: number; mean: Float32Array; windows: number; notes: string[] }
+  | { type: 'jobProgress'; id: number; message: string }
+  | { type: 'profile'; id: number; profile: FeatureProfileView }
+  | { type: 'duplicates'; id: number; duplicates: FeatureDuplicatesView };
 
 export function assertNever(x: never): never {
   throw new Error(`unexpected message ${JSON.stringify(x)}`);

@@ -3,7 +3,8 @@
  * hand-made frame set and against the whole layer's pairs (iouPairs); then both jobs through the job worker on a
  * real corpus run of the demo model, with and without kept frame codes: the duplicates against the
  * `corpus duplicates` engine function (duplicateFeatures) and a count over the store's frame_codes, the profile's
- * rows and description, progress, and a clear error for a feature that never fires.
+ * rows and description, progress, and a clear error for a feature that never fires. Last, the Feature page's
+ * relay (src/extension/featurePage/jobs.ts) over the same worker: replies by request id, kept answers, cancel.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,8 @@ import { iouRow } from '../../../src/engine/jobs/featureDuplicates.ts';
 import { profileRows } from '../../../src/engine/jobs/featureProfile.ts';
 import { duplicateFeatures, frameSetsFromCoo, iouPairs } from '../../../src/engine/interp/cooccurrence.ts';
 import { CorpusStore } from '../../../src/engine/store/store.ts';
+import { FeatureJobs, progressText } from '../../../src/extension/featurePage/jobs.ts';
+import type { HostToPage } from '../../../src/extension/sidebar/protocol.ts';
 import type { CorpusRunJob, JobProgress } from '../../../src/shared/jobProtocol.ts';
 import { makeWav, pcm16 } from '../../helpers/wavFiles.ts';
 
@@ -180,5 +183,40 @@ describe('the feature page\'s jobs in the job worker, on a real run', () => {
     assert.ok(seen.some((x) => x.kind === 'stage' && /^feature clips: \d+\/\d+$/.test(x.message)), JSON.stringify(seen));
     assert.ok(seen.some((x) => x.kind === 'stage' && /^corpus clips: 6\/6$/.test(x.message)));
     if (dead !== undefined) await assert.rejects(client.start({ ...job, feature: dead }).result, /never fires/);
+  });
+
+  it('the Feature page\'s relay: progress and the answer under the request id, answers kept per run state, a cancel answered "Cancelled."', async () => {
+    const posted: HostToPage[] = [];
+    const relay = new FeatureJobs({ jobs: () => client, demoModelsDir: base.demoModelsDir, executionProvider: () => 'cpu', post: (m) => posted.push(m), log: () => undefined });
+    const until = async (pred: (m: HostToPage) => boolean) => {
+      for (let i = 0; i < 600 && !posted.some(pred); i++) await new Promise((r) => setTimeout(r, 50));
+      const m = posted.find(pred);
+      assert.ok(m, `no such message in ${JSON.stringify(posted.map((x) => x.type))}`);
+      return m;
+    };
+    const target = { run: { storePath: kept, runId: keptRun, layer: 2 }, feature: 0, runState: '6:0' };
+    relay.start('duplicates', 41, target);
+    const reply = await until((m) => 'id' in m && m.id === 41 && m.type !== 'jobProgress');
+    assert.equal(reply.type, 'duplicates');
+    const direct = (await client.start({ kind: 'featureDuplicates', store: kept, runId: keptRun, layer: 2, feature: 0 }).result).duplicates;
+    if (reply.type !== 'duplicates' || !reply.duplicates.frameCodes || !direct.frameCodes) throw new Error('expected frame codes');
+    assert.deepEqual(reply.duplicates.rows, direct.rows);
+    assert.deepEqual(relay.keptFor(target).duplicates, reply.duplicates);
+    assert.equal(relay.keptFor({ ...target, runState: '7:0' }).duplicates, undefined, 'a run that gained clips is computed again');
+    assert.equal(relay.keptFor({ ...target, feature: 1 }).duplicates, undefined);
+
+    relay.start('profile', 42, { ...target, run: { storePath: plain, runId: plainRun, layer: 2 } });
+    const progress = await until((m) => m.type === 'jobProgress' && m.id === 42);
+    assert.equal(progress.type === 'jobProgress' && typeof progress.message, 'string');
+    relay.cancelAll();
+    const cancelled = await until((m) => 'id' in m && m.id === 42 && m.type !== 'jobProgress');
+    assert.deepEqual(cancelled, { type: 'failed', id: 42, message: 'Cancelled.' });
+    assert.equal(relay.keptFor({ ...target, run: { storePath: plain, runId: plainRun, layer: 2 } }).profile, undefined);
+  });
+
+  it('progress lines: a stage as is, a download in MiB, a corpus run in clips', () => {
+    assert.equal(progressText({ kind: 'stage', message: 'feature clips: 3/64' }), 'feature clips: 3/64');
+    assert.equal(progressText({ kind: 'download', file: '/x/sae.safetensors', bytes: 3 * 2 ** 20, total: 12 * 2 ** 20, bytesPerSecond: 1 }), 'downloading sae.safetensors: 3.0 of 12.0 MiB');
+    assert.equal(progressText({ kind: 'corpus', progress: { clipsDone: 2, clipsTotal: 9, processed: 2, skipped: 0, failed: 0, audioSecondsDone: 4, elapsedS: 1 } }), 'clips 2/9');
   });
 });

@@ -1,0 +1,114 @@
+/**
+ * The Feature page's long analyses, run in the job worker (src/engine/jobs) so the extension host stays free:
+ * the acoustic profile (the run's models over the feature's top clips and a corpus sample) and the duplicates
+ * (this feature's IoU row over the run's kept frame codes). Each request from the page is one job: its progress
+ * goes to the page as `jobProgress`, its answer as `profile` / `duplicates`, a failure or a cancel as `failed`.
+ * Answers are kept per feature and run state (clips done), so a page opened again shows them at once.
+ */
+import { basename } from 'node:path';
+import type { JobClient, JobHandle } from '../../engine/jobs/client.ts';
+import type { FeatureDuplicatesView, FeatureProfileView, JobProgress } from '../../shared/jobProtocol.ts';
+import type { ExecutionProviderChoice } from '../../shared/workerProtocol.ts';
+import type { ActiveRun } from '../corpus/stores.ts';
+import type { HostToPage } from '../sidebar/protocol.ts';
+
+export type FeatureJobKind = 'profile' | 'duplicates';
+
+export interface FeatureJobTarget {
+  run: ActiveRun;
+  feature: number;
+  /** Changes when the run gains clips (a resumed run): answers kept under an older state are not shown. */
+  runState: string;
+}
+
+export interface FeatureJobOptions {
+  jobs: () => JobClient;
+  /** Folder of the bundled demo models (media/demo/models), where a demo run's models are found. */
+  demoModelsDir: string;
+  executionProvider: () => ExecutionProviderChoice;
+  post: (m: HostToPage) => void;
+  log: (line: string) => void;
+}
+
+interface Kept {
+  profile?: FeatureProfileView;
+  duplicates?: FeatureDuplicatesView;
+}
+
+const MAX_KEPT = 200;
+const keyOf = (t: FeatureJobTarget) => `${t.run.storePath}\n${t.run.runId}\n${t.run.layer}\n${t.feature}\n${t.runState}`;
+
+/** The progress line a page shows for a job's progress message. */
+export function progressText(p: JobProgress): string {
+  switch (p.kind) {
+    case 'stage':
+      return p.message;
+    case 'download':
+      return `downloading ${basename(p.file)}: ${(p.bytes / 2 ** 20).toFixed(1)} of ${(p.total / 2 ** 20).toFixed(1)} MiB`;
+    case 'corpus':
+      return `clips ${p.progress.clipsDone}/${p.progress.clipsTotal}`;
+  }
+}
+
+export class FeatureJobs {
+  private readonly running = new Map<number, { handle: JobHandle; key: string; cancelled: boolean }>();
+  private readonly kept = new Map<string, Kept>();
+
+  constructor(private readonly o: FeatureJobOptions) {}
+
+  /** Answers already computed for this feature in this run state. */
+  keptFor(t: FeatureJobTarget): Kept {
+    return { ...this.kept.get(keyOf(t)) };
+  }
+
+  /** Starts the analysis asked for by the page's request `id`. */
+  start(kind: FeatureJobKind, id: number, t: FeatureJobTarget): void {
+    const key = keyOf(t);
+    const { run, feature } = t;
+    const t0 = performance.now();
+    const handle = kind === 'profile'
+      ? this.o.jobs().start({ kind: 'featureProfile', store: run.storePath, runId: run.runId, layer: run.layer, feature, executionProvider: this.o.executionProvider(), demoModelsDir: this.o.demoModelsDir },
+        { onProgress: (p) => this.o.post({ type: 'jobProgress', id, message: progressText(p) }) })
+      : this.o.jobs().start({ kind: 'featureDuplicates', store: run.storePath, runId: run.runId, layer: run.layer, feature },
+        { onProgress: (p) => this.o.post({ type: 'jobProgress', id, message: progressText(p) }) });
+    const entry = { handle: handle as JobHandle, key, cancelled: false };
+    this.running.set(id, entry);
+    handle.result.then(
+      (r) => {
+        // A job that ignored the cancel (the duplicates query runs to its end) is kept but not shown.
+        const kept = this.kept.get(key) ?? {};
+        if (r.kind === 'featureProfile') kept.profile = r.profile;
+        else if (r.kind === 'featureDuplicates') kept.duplicates = r.duplicates;
+        this.keep(key, kept);
+        if (entry.cancelled) this.o.post({ type: 'failed', id, message: 'Cancelled.' });
+        else if (r.kind === 'featureProfile') this.o.post({ type: 'profile', id, profile: r.profile });
+        else if (r.kind === 'featureDuplicates') this.o.post({ type: 'duplicates', id, duplicates: r.duplicates });
+        this.o.log(`Feature page: ${kind} of feature ${feature} (layer ${run.layer}, ${basename(run.storePath)}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      },
+      (e: unknown) => {
+        const message = entry.cancelled ? 'Cancelled.' : e instanceof Error ? e.message : String(e);
+        this.o.post({ type: 'failed', id, message });
+        if (!entry.cancelled) this.o.log(`Feature page: ${kind} of feature ${feature} failed: ${message}`);
+      },
+    ).finally(() => this.running.delete(id));
+  }
+
+  /** Cancels the job of request `id` (the profile stops after the clip in flight). */
+  cancel(id: number): void {
+    const r = this.running.get(id);
+    if (!r) return;
+    r.cancelled = true;
+    r.handle.cancel();
+  }
+
+  /** Cancels every job: the page now shows another feature, or closed. */
+  cancelAll(): void {
+    for (const id of [...this.running.keys()]) this.cancel(id);
+  }
+
+  private keep(key: string, kept: Kept): void {
+    this.kept.delete(key);
+    this.kept.set(key, kept);
+    while (this.kept.size > MAX_KEPT) this.kept.delete(this.kept.keys().next().value!);
+  }
+}
