@@ -17,6 +17,7 @@ import { SCHEMA_SQL } from '../src/engine/store/schema.ts';
 import {
   classifyLayer, clusterClipFeatures, corpusMetrics, deadFeatures, featureStats, layerSummary, listRuns, maxActs, resolveRun, streamMaxActs, topClips,
 } from '../src/engine/store/queries.ts';
+import { featureStatsData } from '../src/extension/featurePage/data.ts';
 
 // Imported (bench/merge.ts reuses `fill`): the default sizes, and no run of its own.
 const isMain = import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
@@ -92,6 +93,9 @@ async function timeAll(conn: DuckDBConnection): Promise<{ name: string; first: n
   const one = await time('featureStats, one feature, by domain', async () => featureStats(conn, RUN, LAYER, { feature: (feature = (feature * 37 + 11) % F) }), 20);
   add(one, `${one.result.length} rows`);
   add(await time('featureStats, one feature, by dataset', async () => featureStats(conn, RUN, LAYER, { by: 'dataset', feature: (feature = (feature * 37 + 11) % F) }), 20));
+  // What the Feature page reads on open (labels come from the sidebar's layer index, read once per layer).
+  const page = await time('feature page read, 20 features', async () => featureStatsData(conn, RUN, LAYER, (feature = (feature * 37 + 11) % F), { labels: { label: null, grade: null } }), 20);
+  add(page, `${page.result.topClips.length} top clips, ${page.result.histogram.counts.length} bins`);
   add(await time('maxActs, one feature', async () => maxActs(conn, RUN, LAYER, { feature: (feature = (feature * 37 + 11) % F) }), 10));
   add(await time('maxActs, one clip', async () => maxActs(conn, RUN, LAYER, { clipId: (feature = (feature * 37 + 11) % CLIPS) }), 10));
   const m = await time('corpusMetrics (by domain)', () => corpusMetrics(conn, RUN, LAYER, { byDomain: true }), 3);
