@@ -89,7 +89,10 @@ step('the workbench opens the workspace, and a clip clicked at once opens in the
   await page.goto(`${process.env.CS_URL}/?folder=${encodeURIComponent(process.env.WORKSPACE)}`);
   await page.locator('.monaco-workbench').waitFor({ timeout: T });
   await page.getByRole('treeitem', { name: /example\.wav/ }).waitFor({ timeout: T });
-  // Clicked as soon as the explorer lists it: the extension activates on its custom editor (not as binary text).
+  // Clicked as soon as the workbench knows the extension's contributions (its activity-bar icon shows; a click
+  // before that is VS Code's binary-file editor, on a loaded machine): it opens in the AudioSAE editor (not as
+  // binary text), activating the extension if it has not yet.
+  await page.locator('.activitybar .action-item a[aria-label^="AudioSAE"], .activitybar .action-item[aria-label^="AudioSAE"] a').first().waitFor({ timeout: T });
   await openFile('example.wav');
   await webview().locator('#title:text("example.wav")').waitFor({ timeout: T });
 });
