@@ -7,8 +7,9 @@
  */
 import { basename } from 'node:path';
 import type { JobClient, JobHandle } from '../../engine/jobs/client.ts';
-import type { FeatureDuplicatesView, FeatureProfileView, JobProgress } from '../../shared/jobProtocol.ts';
+import type { FeatureDuplicatesView, FeatureProfileView, JobSpec } from '../../shared/jobProtocol.ts';
 import type { ExecutionProviderChoice } from '../../shared/workerProtocol.ts';
+import { progressMessage } from '../corpus/runText.ts';
 import type { ActiveRun } from '../corpus/stores.ts';
 import type { HostToPage } from '../sidebar/protocol.ts';
 
@@ -38,18 +39,6 @@ interface Kept {
 const MAX_KEPT = 200;
 const keyOf = (t: FeatureJobTarget) => `${t.run.storePath}\n${t.run.runId}\n${t.run.layer}\n${t.feature}\n${t.runState}`;
 
-/** The progress line a page shows for a job's progress message. */
-export function progressText(p: JobProgress): string {
-  switch (p.kind) {
-    case 'stage':
-      return p.message;
-    case 'download':
-      return `downloading ${basename(p.file)}: ${(p.bytes / 2 ** 20).toFixed(1)} of ${(p.total / 2 ** 20).toFixed(1)} MiB`;
-    case 'corpus':
-      return `clips ${p.progress.clipsDone}/${p.progress.clipsTotal}`;
-  }
-}
-
 export class FeatureJobs {
   private readonly running = new Map<number, { handle: JobHandle; key: string; cancelled: boolean }>();
   private readonly kept = new Map<string, Kept>();
@@ -66,11 +55,11 @@ export class FeatureJobs {
     const key = keyOf(t);
     const { run, feature } = t;
     const t0 = performance.now();
-    const handle = kind === 'profile'
-      ? this.o.jobs().start({ kind: 'featureProfile', store: run.storePath, runId: run.runId, layer: run.layer, feature, executionProvider: this.o.executionProvider(), demoModelsDir: this.o.demoModelsDir },
-        { onProgress: (p) => this.o.post({ type: 'jobProgress', id, message: progressText(p) }) })
-      : this.o.jobs().start({ kind: 'featureDuplicates', store: run.storePath, runId: run.runId, layer: run.layer, feature },
-        { onProgress: (p) => this.o.post({ type: 'jobProgress', id, message: progressText(p) }) });
+    const where = { store: run.storePath, runId: run.runId, layer: run.layer, feature };
+    const spec: JobSpec = kind === 'profile'
+      ? { kind: 'featureProfile', ...where, executionProvider: this.o.executionProvider(), demoModelsDir: this.o.demoModelsDir }
+      : { kind: 'featureDuplicates', ...where };
+    const handle = this.o.jobs().start(spec, { onProgress: (p) => this.o.post({ type: 'jobProgress', id, message: progressMessage(p) }) });
     const entry = { handle: handle as JobHandle, key, cancelled: false };
     this.running.set(id, entry);
     handle.result.then(

@@ -26,6 +26,7 @@ import { FeatureJobs, type FeatureJobTarget } from './jobs.ts';
 
 export const SHOW_FEATURE_PAGE_COMMAND = 'audioSae.showFeaturePage';
 export const OPEN_CLIP_AT_COMMAND = 'audioSae.openClipAt';
+const PROFILE_NEEDS_TRUST = 'The acoustic profile runs the models: trust the workspace first.';
 
 export interface FeaturePageArgs {
   feature: number;
@@ -194,7 +195,7 @@ export class FeaturePages {
       storePath: run.storePath, stats, names, nearest, annotation, journalPath: journal.path,
       readOnlyNote: entry?.state === 'busy' ? `Another process is writing ${basename(run.storePath)}: shown read-only; annotations are saved beside it (${basename(journal.path)}).` : undefined,
       ...this.jobs.keptFor(this.jobTarget({ run, stats })),
-      profileBlocked: vscode.workspace.isTrusted ? undefined : 'The acoustic profile runs the models: trust the workspace first.',
+      profileBlocked: vscode.workspace.isTrusted ? undefined : PROFILE_NEEDS_TRUST,
       loadMs: performance.now() - t0,
     };
   }
@@ -291,7 +292,7 @@ export class FeaturePages {
       }
       case 'profile':
         if (!s) return fail(m.id, new Error('No feature is shown.'));
-        if (!vscode.workspace.isTrusted) return fail(m.id, new Error('The acoustic profile runs the models: trust the workspace first.'));
+        if (!vscode.workspace.isTrusted) return fail(m.id, new Error(PROFILE_NEEDS_TRUST));
         return this.jobs.start('profile', m.id, this.jobTarget(s));
       case 'duplicates':
         if (!s) return fail(m.id, new Error('No feature is shown.'));

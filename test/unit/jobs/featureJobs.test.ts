@@ -16,7 +16,7 @@ import { iouRow } from '../../../src/engine/jobs/featureDuplicates.ts';
 import { profileRows } from '../../../src/engine/jobs/featureProfile.ts';
 import { duplicateFeatures, frameSetsFromCoo, iouPairs } from '../../../src/engine/interp/cooccurrence.ts';
 import { CorpusStore } from '../../../src/engine/store/store.ts';
-import { FeatureJobs, progressText } from '../../../src/extension/featurePage/jobs.ts';
+import { FeatureJobs } from '../../../src/extension/featurePage/jobs.ts';
 import type { HostToPage } from '../../../src/extension/sidebar/protocol.ts';
 import type { CorpusRunJob, JobProgress } from '../../../src/shared/jobProtocol.ts';
 import { makeWav, pcm16 } from '../../helpers/wavFiles.ts';
@@ -212,11 +212,5 @@ describe('the feature page\'s jobs in the job worker, on a real run', () => {
     const cancelled = await until((m) => 'id' in m && m.id === 42 && m.type !== 'jobProgress');
     assert.deepEqual(cancelled, { type: 'failed', id: 42, message: 'Cancelled.' });
     assert.equal(relay.keptFor({ ...target, run: { storePath: plain, runId: plainRun, layer: 2 } }).profile, undefined);
-  });
-
-  it('progress lines: a stage as is, a download in MiB, a corpus run in clips', () => {
-    assert.equal(progressText({ kind: 'stage', message: 'feature clips: 3/64' }), 'feature clips: 3/64');
-    assert.equal(progressText({ kind: 'download', file: '/x/sae.safetensors', bytes: 3 * 2 ** 20, total: 12 * 2 ** 20, bytesPerSecond: 1 }), 'downloading sae.safetensors: 3.0 of 12.0 MiB');
-    assert.equal(progressText({ kind: 'corpus', progress: { clipsDone: 2, clipsTotal: 9, processed: 2, skipped: 0, failed: 0, audioSecondsDone: 4, elapsedS: 1 } }), 'clips 2/9');
   });
 });
