@@ -58,7 +58,8 @@ export async function analysisView(job: AnalysisJob, signal?: AbortSignal): Prom
         const features = mapFeatures(c, { allFeatures: true });
         const sae = await loadRunSae(conn, run, job.layer, { demoModelsDir: job.demoModelsDir ?? '' });
         const map = await featureMap(features, encoderRows(sae, features.map((f) => f.feature)), sae.dModel, { method: 'tsne', signal });
-        const method = `${map.method === 'tsne' ? 't-SNE' : 'UMAP'} of ${features.length} alive features' encoder rows (PCA 50), ${map.embedSeconds.toFixed(1)} s`;
+        const dead = c.threeWay.length - features.length;
+        const method = `${map.method === 'tsne' ? 't-SNE' : 'UMAP'} of ${features.length} alive features' encoder rows (PCA 50${dead ? `; ${dead} dead not mapped` : ''}), ${map.embedSeconds.toFixed(1)} s`;
         return { kind: 'featureMap', heading, points: map.points.map((p) => ({ feature: p.feature, x: p.x, y: p.y, label: p.label, grade: p.grade })), method };
       }
       default:

@@ -108,6 +108,9 @@ test('analysis jobs give every panel its view; bad requests are error replies', 
   assert.deepEqual(map.points.map((p) => p.feature).sort((a, b) => a - b), aliveAt2);
   assert.ok(map.points.length >= 3 && map.points.every((p) => Number.isFinite(p.x) && Number.isFinite(p.y)));
   assert.match(map.method, /t-SNE/);
+  const deadAt2 = at2.kind === 'classification' ? at2.features.length - aliveAt2.length : -1;
+  assert.ok(deadAt2 > 0, 'the toy layer 2 has dead features');
+  assert.match(map.method, new RegExp(`of ${aliveAt2.length} alive features' encoder rows \\(PCA 50; ${deadAt2} dead not mapped\\)`));
 
   await assert.rejects(client.start({ kind: 'analysis', view: 'metrics', store, runId, layer: 9 }).result, /has no layer 9/);
   await assert.rejects(client.start({ kind: 'analysis', view: 'metrics', store, runId: 'nope', layer: 1 }).result, /has no run nope/);

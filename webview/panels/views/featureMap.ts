@@ -46,9 +46,11 @@ export function drawFeatureMap(view: FeatureMapView, ctx: PanelContext): void {
   let hovered = -1;
 
   const filters = el('div', { class: 'map-filters' });
+  // The map holds alive features only, so "dead" has a filter only on a map given dead points.
+  const shownLabels = LABELS.filter((l) => l !== 'dead' || labelCounts(d).dead > 0);
   const drawFilters = () => {
     const counts = labelCounts(d, selection ? visibleMask(d, new Set(LABELS), selection) : undefined);
-    filters.replaceChildren(...LABELS.map((l) => {
+    filters.replaceChildren(...shownLabels.map((l) => {
       const box = el('vscode-checkbox', { label: `${l} (${counts[l]})`, 'data-label': l, ...(labelsOn.has(l) ? { checked: '' } : {}) });
       box.style.setProperty('--swatch', LABEL_COLOURS[l]);
       box.addEventListener('change', () => {
