@@ -275,8 +275,10 @@ step('the extension host stayed responsive during the run (event-loop delay, pri
   const line = page.locator('.output-view .view-line', { hasText: 'event-loop delay' }).last();
   await line.waitFor({ timeout: T });
   console.log(`# ${await line.innerText()}`);
-  const frames = page.locator('.output-view .view-line', { hasText: 'feature map frame ms' }).last();
-  if (await frames.count()) console.log(`# ${await frames.innerText()}`);
+  for (const what of ['frame', 'draw']) {
+    const line = page.locator('.output-view .view-line', { hasText: `feature map ${what} ms` }).last();
+    if (await line.count()) console.log(`# ${await line.innerText()}`);
+  }
   await shot('corpus-output');
 });
 
