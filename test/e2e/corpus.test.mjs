@@ -220,6 +220,7 @@ step('Show Feature Map: the map draws on canvas; panning is timed (printed); hov
   await until(async () => /^feature \d+ · /.test(await panelFrame.locator('.map-tooltip').innerText().catch(() => '')), 'the hover tooltip');
   console.log(`# hover: ${await panelFrame.locator('.map-tooltip').innerText()}`);
   await shot('panel-feature-map');
+  console.log(`# feature map shown again: ${await showMapAgain(panelFrame)}`);
 });
 
 step('Find Top Clips for Feature… lists a feature\'s top clips as rows', async () => {
@@ -237,6 +238,26 @@ step('Find Top Clips for Feature… lists a feature\'s top clips as rows', async
   console.log(`# top clips of feature ${firing}: ${maxes.length} rows`);
   await shot('panel-top-clips');
 });
+
+/**
+ * Runs Show Feature Map again with the map open: the panel draws the map kept from before (the output channel
+ * says so) instead of computing it again. Returns the time from the command to the new first frame.
+ */
+async function showMapAgain(frame) {
+  await frame.locator('#feature-map').evaluate((c) => c.setAttribute('data-before', ''));
+  const t0 = Date.now();
+  await runCommand('AudioSAE: Show Feature Map');
+  await frame.locator('#feature-map:not([data-before])').waitFor({ timeout: T });
+  await until(async () => (await frame.locator('#map-status').innerText()).includes('features shown'), 'the first frame of the map shown again');
+  const ms = Date.now() - t0;
+  await runCommand('Output: Show Output Channels...');
+  await row('AudioSAE Corpus').click();
+  const kept = page.locator('.output-view .view-line', { hasText: 'shown as computed earlier' }).last();
+  await kept.waitFor({ timeout: T });
+  const line = await kept.innerText();
+  await runCommand('View: Hide Panel');
+  return `${ms} ms from the command to the first frame (${line})`;
+}
 
 /** Drags across the map's canvas in `steps` moves; returns the panel's status line and last draw time. */
 async function panMap(frame, steps = 40) {
@@ -266,6 +287,7 @@ if (MAP_SAE) {
     console.log(`# feature map of ${MAP_STORE}: computed and drawn in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     console.log(`# feature map pan: ${await panMap(f)}`);
     await shot('panel-feature-map-10k');
+    console.log(`# feature map of 10 240 shown again: ${await showMapAgain(f)}`);
   });
 }
 

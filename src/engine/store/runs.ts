@@ -30,6 +30,11 @@ export interface RunSummary extends RunInfo {
   clipsDone: number;
   /** Clips whose status is not 'done' (failed). */
   clipsFailed: number;
+  /**
+   * A fingerprint of the run's clips (each clip's id, content hash and status, combined): it changes whenever a
+   * clip is added, re-run on new content, fails or is repaired, so answers kept for a run can tell they are stale.
+   */
+  clipsState: string;
 }
 
 export interface ResolvedRun {
@@ -47,7 +52,7 @@ function parseJson(v: unknown): unknown {
 }
 
 function toRunSummary(r: Row): RunSummary {
-  return { ...toRunInfo(r), clipsDone: numOr0(r, 'clips_done'), clipsFailed: numOr0(r, 'clips_failed') };
+  return { ...toRunInfo(r), clipsDone: numOr0(r, 'clips_done'), clipsFailed: numOr0(r, 'clips_failed'), clipsState: str(r, 'clips_state') };
 }
 
 function toRunInfo(r: Row): RunInfo {
@@ -74,7 +79,8 @@ const RUNS_SQL = `
 SELECT r.run_id, r.backbone, r.weights, r.layers, r.sae, r.mode, r.options::VARCHAR AS options, r.engine_version,
        r.d_model, r.dict_size, r.k, r.notes::VARCHAR AS notes, r.created_at,
        (SELECT count(*) FROM clips c WHERE c.run_id = r.run_id AND c.status = 'done')::DOUBLE AS clips_done,
-       (SELECT count(*) FROM clips c WHERE c.run_id = r.run_id AND c.status <> 'done')::DOUBLE AS clips_failed
+       (SELECT count(*) FROM clips c WHERE c.run_id = r.run_id AND c.status <> 'done')::DOUBLE AS clips_failed,
+       coalesce((SELECT bit_xor(hash(c.clip_id, c.content_hash, c.status)) FROM clips c WHERE c.run_id = r.run_id)::VARCHAR, '0') AS clips_state
 FROM runs r`;
 
 /** Every run in the store, oldest first (then by id). */

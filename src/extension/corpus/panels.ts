@@ -2,11 +2,14 @@
  * The corpus result panels: one panel per kind (metrics, classification, dead features, feature map) that shows
  * the ACTIVE run and layer of the store registry and follows it, and top-clip panels (one per feature). Each
  * view is computed by an analysis job in the job worker; a panel's layer request (a click on a layer in a chart)
- * makes that layer active, so every open panel moves with it.
+ * makes that layer active, so every open panel moves with it. Feature maps (tens of seconds of t-SNE for
+ * 10 240 features) are kept per (store, run, layer, run state): showing one again, or coming back to its
+ * layer, draws it at once; a resumed run computes it again.
  */
 import * as vscode from 'vscode';
 import type { JobClient } from '../../engine/jobs/client.ts';
 import { parseCorpusRequest, type CorpusPanelRequest, type CorpusView, type CorpusViewKind, type FeatureMapView } from '../../shared/panelProtocol.ts';
+import { answerKey, Kept } from '../kept.ts';
 import { PanelHost } from '../panels/panelHost.ts';
 import type { ActiveRun, StoreRegistry } from './storeRegistry.ts';
 
@@ -29,8 +32,12 @@ interface OpenPanel {
   generation: number;
 }
 
+/** Feature maps kept (each a few hundred kB of points). */
+const MAPS_KEPT = 24;
+
 export class CorpusPanels implements vscode.Disposable {
   private readonly panels = new Set<OpenPanel>();
+  private readonly maps = new Kept<FeatureMapView>(MAPS_KEPT);
   private readonly subscription: { dispose(): void };
 
   constructor(
@@ -104,6 +111,7 @@ export class CorpusPanels implements vscode.Disposable {
     for (const p of view.points) {
       const name = names[String(p.feature)];
       if (typeof name === 'string' && name.length > 0 && name.length <= 200) p.name = name;
+      else delete p.name;
     }
   }
 
@@ -114,11 +122,21 @@ export class CorpusPanels implements vscode.Disposable {
       panel.host.error('No corpus run yet: run "AudioSAE: Analyse Corpus…" or open a store with "AudioSAE: Open Corpus Results…".');
       return;
     }
-    panel.host.loading(`Reading layer ${run.layer} of run ${run.runId}…`);
+    const mapKey = panel.kind === 'featureMap' ? answerKey(run, this.registry.runState(run)) : undefined;
     try {
-      const { view } = await this.jobs().start({ kind: 'analysis', view: panel.kind, store: run.storePath, runId: run.runId, layer: run.layer, feature: panel.feature,
-        demoModelsDir: vscode.Uri.joinPath(this.extensionUri, 'media', 'demo', 'models').fsPath,
-      }).result;
+      const kept = mapKey === undefined ? undefined : this.maps.get(mapKey);
+      let view: CorpusView;
+      if (kept) {
+        view = kept;
+        this.log(`Feature map of layer ${run.layer} (run ${run.runId}): shown as computed earlier (${kept.method})`);
+      } else {
+        panel.host.loading(`Reading layer ${run.layer} of run ${run.runId}…`);
+        ({ view } = await this.jobs().start({ kind: 'analysis', view: panel.kind, store: run.storePath, runId: run.runId, layer: run.layer, feature: panel.feature,
+          demoModelsDir: vscode.Uri.joinPath(this.extensionUri, 'media', 'demo', 'models').fsPath,
+        }).result);
+        if (mapKey !== undefined && view.kind === 'featureMap') this.maps.set(mapKey, view);
+      }
+      // Names follow the annotations as they are now, also on a kept map.
       if (view.kind === 'featureMap') await this.addNames(view);
       if (generation === panel.generation) panel.host.show(view);
     } catch (e) {

@@ -165,6 +165,16 @@ export class StoreRegistry {
     return this.activeRun;
   }
 
+  /**
+   * What a run's stored results depend on beyond its id: its clips done and failed and their fingerprint (""
+   * when the run is unknown). A resumed run, or a clip re-run on new content, changes it, so answers kept under
+   * the old state are not shown for the new one.
+   */
+  runState(run: { storePath: string; runId: string }): string {
+    const r = this.store(run.storePath)?.runs.find((x) => x.runId === run.runId);
+    return r ? `${r.clipsDone}:${r.clipsFailed}:${r.clipsState}` : '';
+  }
+
   /** The active run's summary, when there is one. */
   activeRunSummary(): { store: StoreEntry; run: RunSummary; layer: number } | undefined {
     const a = this.activeRun;

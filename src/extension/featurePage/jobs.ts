@@ -11,6 +11,7 @@ import type { FeatureDuplicatesView, FeatureProfileView, JobSpec } from '../../s
 import type { ExecutionProviderChoice } from '../../shared/workerProtocol.ts';
 import { progressMessage } from '../corpus/runText.ts';
 import type { ActiveRun } from '../corpus/stores.ts';
+import { answerKey, Kept } from '../kept.ts';
 import type { HostToPage } from '../sidebar/protocol.ts';
 
 export type FeatureJobKind = 'profile' | 'duplicates';
@@ -31,22 +32,22 @@ export interface FeatureJobOptions {
   log: (line: string) => void;
 }
 
-interface Kept {
+interface Answers {
   profile?: FeatureProfileView;
   duplicates?: FeatureDuplicatesView;
 }
 
 const MAX_KEPT = 200;
-const keyOf = (t: FeatureJobTarget) => `${t.run.storePath}\n${t.run.runId}\n${t.run.layer}\n${t.feature}\n${t.runState}`;
+const keyOf = (t: FeatureJobTarget) => answerKey(t.run, t.runState, t.feature);
 
 export class FeatureJobs {
   private readonly running = new Map<number, { handle: JobHandle; key: string; cancelled: boolean }>();
-  private readonly kept = new Map<string, Kept>();
+  private readonly kept = new Kept<Answers>(MAX_KEPT);
 
   constructor(private readonly o: FeatureJobOptions) {}
 
   /** Answers already computed for this feature in this run state. */
-  keptFor(t: FeatureJobTarget): Kept {
+  keptFor(t: FeatureJobTarget): Answers {
     return { ...this.kept.get(keyOf(t)) };
   }
 
@@ -65,10 +66,10 @@ export class FeatureJobs {
     handle.result.then(
       (r) => {
         // A job that ignored the cancel (the duplicates query runs to its end) is kept but not shown.
-        const kept = this.kept.get(key) ?? {};
+        const kept = { ...this.kept.get(key) };
         if (r.kind === 'featureProfile') kept.profile = r.profile;
         else if (r.kind === 'featureDuplicates') kept.duplicates = r.duplicates;
-        this.keep(key, kept);
+        this.kept.set(key, kept);
         if (entry.cancelled) this.o.post({ type: 'failed', id, message: 'Cancelled.' });
         else if (r.kind === 'featureProfile') this.o.post({ type: 'profile', id, profile: r.profile });
         else if (r.kind === 'featureDuplicates') this.o.post({ type: 'duplicates', id, duplicates: r.duplicates });
@@ -93,11 +94,5 @@ export class FeatureJobs {
   /** Cancels every job: the page now shows another feature, or closed. */
   cancelAll(): void {
     for (const id of [...this.running.keys()]) this.cancel(id);
-  }
-
-  private keep(key: string, kept: Kept): void {
-    this.kept.delete(key);
-    this.kept.set(key, kept);
-    while (this.kept.size > MAX_KEPT) this.kept.delete(this.kept.keys().next().value!);
   }
 }

@@ -201,8 +201,7 @@ export class FeaturePages {
   }
 
   private jobTarget(s: { run: ActiveRun; stats: FeatureStatsData }): FeatureJobTarget {
-    const r = this.registry.store(s.run.storePath)?.runs.find((x) => x.runId === s.run.runId);
-    return { run: s.run, feature: s.stats.feature, runState: r ? `${r.clipsDone}:${r.clipsFailed}` : '' };
+    return { run: s.run, feature: s.stats.feature, runState: this.registry.runState(s.run) };
   }
 
   private demoModelsDir(): string {

@@ -29,12 +29,12 @@ export function activateSidebar(context: vscode.ExtensionContext, registry: Stor
   const search = new FeatureSearchViewProvider(context.extensionUri, registry, layers, log);
   const tree = vscode.window.createTreeView('audioSae.runs', { treeDataProvider: new RunsTreeProvider(registry), showCollapseAll: true });
 
-  // A store whose runs changed (a corpus run wrote clips) is indexed again when next shown.
+  // A store whose runs changed (a corpus run wrote clips, or re-ran one on new content) is indexed again when next shown.
   const seen = new Map<string, string>();
   registry.onDidChange((e) => {
     if (e.type !== 'stores') return;
     for (const s of registry.stores) {
-      const sig = s.runs.map((r) => `${r.runId}:${r.clipsDone}:${r.clipsFailed}`).join(',');
+      const sig = s.runs.map((r) => `${r.runId}:${registry.runState({ storePath: s.path, runId: r.runId })}`).join(',');
       if (seen.has(s.path) && seen.get(s.path) !== sig && s.state === 'ready') {
         layers.forget(s.path);
         if (registry.active?.storePath === s.path) void search.load();

@@ -67,6 +67,34 @@ test('lists runs read-only, defaults the active run, follows the editor and keep
   r.dispose();
 });
 
+test('runState changes when a clip is added, re-run on new content, or fails; not when nothing changed', async () => {
+  const { path, ids } = await makeStore('state.duckdb', [identity('whisper-tiny-random', [1])]);
+  const run = { storePath: path, runId: ids[0]! };
+  const r = new StoreRegistry({ idleCloseMs: 10 });
+  await r.setWorkspaceStores([path]);
+  const write = async (contentHash: string, status: 'done' | 'failed') => {
+    const store = await CorpusStore.open(path);
+    await store.writeClip(run.runId, {
+      clipId: 0, path: join(dir, 'a.wav'), domain: 'speech', dataset: null, startS: null, endS: null, durationS: 1, frames: 50,
+      contentHash, status, error: status === 'failed' ? 'broken' : null, metadata: {},
+    }, []);
+    store.close();
+    await r.refresh();
+    return r.runState(run);
+  };
+  const states = [r.runState(run)];
+  states.push(await write('a', 'done'));
+  states.push(await write('b', 'done')); // the same counts, new content
+  states.push(await write('b', 'failed'));
+  states.push(await write('b', 'done'));
+  assert.equal(new Set(states).size, 4, `states: ${states.join(' | ')}`);
+  assert.equal(states[4], states[2], 'the same clips give the same state');
+  assert.match(states[1]!, /^1:0:/);
+  assert.match(states[3]!, /^0:1:/);
+  assert.equal(r.runState({ storePath: path, runId: 'nope' }), '');
+  r.dispose();
+});
+
 test('a junk file is listed with its error; matchRun picks the newest matching run', async () => {
   const junk = join(dir, 'junk.duckdb');
   writeFileSync(junk, 'not a database at all, just text'.repeat(200));
