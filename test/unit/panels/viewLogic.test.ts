@@ -11,7 +11,7 @@ import { rowsToCsv } from '../../../src/shared/rowsText.ts';
 import { exportRows, formatNumber, visibleRows, type Column } from '../../../webview/panels/common/tableModel.ts';
 import { layerAt, stackedBars } from '../../../webview/panels/views/classificationModel.ts';
 import {
-  fitTransform, inPolygon, labelCounts, lassoSelect, mapData, PointGrid, toMap, toScreen, visibleMask, zoomAt,
+  fitTransform, GRADES, inPolygon, labelCounts, lassoSelect, mapData, PointGrid, toMap, toScreen, visibleMask, zoomAt,
 } from '../../../webview/panels/views/mapModel.ts';
 import { metricColumns, metricCurves } from '../../../webview/panels/views/metricsModel.ts';
 
@@ -74,8 +74,16 @@ test('feature map: transforms invert, zoom keeps the pointer fixed, the grid fin
   let seed = 11;
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
   const labels = ['speech', 'sounds', 'music', 'unassigned', 'dead'] as const;
-  const points: FeatureMapPoint[] = Array.from({ length: 10240 }, (_, i) => ({ feature: i, x: 40 * rand() - 20, y: 30 * rand() - 5, label: labels[i % 5]!, grade: i % 5 < 3 ? 0 : null }));
+  const points: FeatureMapPoint[] = Array.from({ length: 10240 }, (_, i) => ({ feature: i, x: 40 * rand() - 20, y: 30 * rand() - 5, label: labels[i % 5]!, grade: i % 5 < 3 ? (i >> 3) % 5 : null }));
   const d = mapData(points);
+  // The colour buckets hold every point once, each in the bucket of its label and grade, in index order.
+  assert.deepEqual([...d.byColour].sort((a, b) => a - b), [...Array(d.n).keys()]);
+  for (let c = 0; c + 1 < d.colourStart.length; c++) {
+    const bucket = [...d.byColour.subarray(d.colourStart[c]!, d.colourStart[c + 1]!)];
+    const want = [...Array(d.n).keys()].filter((i) => d.label[i]! * GRADES + d.grade[i]! === c);
+    assert.deepEqual(bucket, want, `colour bucket ${c}`);
+  }
+  assert.equal([...Array(d.colourStart.length - 1).keys()].filter((c) => d.colourStart[c + 1]! > d.colourStart[c]!).length, 3 * GRADES + 2);
   const t = fitTransform(d, 800, 600);
   const [sx, sy] = toScreen(t, d.bounds.x0, d.bounds.y1);
   assert.ok(sx >= 15.99 && sy >= 15.99, 'the top-left point lies inside the margin');

@@ -13,7 +13,7 @@ import { LABEL_COLOURS } from './classificationModel.ts';
 import { labelColour } from '../../../src/shared/labelColours.ts';
 import type { PanelContext } from './context.ts';
 import {
-  fitTransform, labelCounts, lassoSelect, LABELS, mapData, pan, PointGrid, toMap, toScreen, visibleMask, zoomAt, type MapData, type Transform,
+  fitTransform, GRADES, labelCounts, lassoSelect, LABELS, mapData, pan, PointGrid, toMap, toScreen, visibleMask, zoomAt, type MapData, type Transform,
 } from './mapModel.ts';
 
 const columns: Column<FeatureMapView['points'][number]>[] = [
@@ -80,10 +80,14 @@ export function drawFeatureMap(view: FeatureMapView, ctx: PanelContext): void {
     g.clearRect(0, 0, size.w, size.h);
     const r = Math.max(1.5, Math.min(4, 1.5 * Math.sqrt(t.scale / fitTransform(d, size.w, size.h).scale)));
     // One fill colour per label and grade (brightness × (1 − 0.2·grade)): a few state changes, then one rect per point.
-    for (let li = 0; li < LABELS.length; li++) for (let gr = 0; gr <= 4; gr++) {
-      g.fillStyle = labelColour(LABELS[li]!, gr);
-      for (let i = 0; i < d.n; i++) {
-        if (d.label[i] !== li || d.grade[i] !== gr || !mask[i]) continue;
+    for (let c = 0; c < d.colourStart.length - 1; c++) {
+      const from = d.colourStart[c]!;
+      const to = d.colourStart[c + 1]!;
+      if (from === to) continue;
+      g.fillStyle = labelColour(LABELS[Math.floor(c / GRADES)]!, c % GRADES);
+      for (let k = from; k < to; k++) {
+        const i = d.byColour[k]!;
+        if (!mask[i]) continue;
         const sx = d.x[i]! * t.scale + t.tx;
         const sy = -d.y[i]! * t.scale + t.ty;
         if (sx < -r || sy < -r || sx > size.w + r || sy > size.h + r) continue;

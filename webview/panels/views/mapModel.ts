@@ -18,7 +18,16 @@ export interface MapData {
   grade: Uint8Array;
   points: readonly FeatureMapPoint[];
   bounds: { x0: number; x1: number; y0: number; y1: number };
+  /**
+   * The points by fill colour (label, then grade): bucket c = label · GRADES + grade holds
+   * byColour[colourStart[c] .. colourStart[c + 1]), so a redraw sets each colour once and visits each point once.
+   */
+  byColour: Int32Array;
+  colourStart: Int32Array;
 }
+
+/** Grades 0..4: the map's fill colour per label darkens by grade. */
+export const GRADES = 5;
 
 export function mapData(points: readonly FeatureMapPoint[]): MapData {
   const n = points.length;
@@ -31,11 +40,18 @@ export function mapData(points: readonly FeatureMapPoint[]): MapData {
     x[i] = p.x;
     y[i] = p.y;
     label[i] = Math.max(0, LABELS.indexOf(p.label));
-    grade[i] = Math.min(4, Math.max(0, p.grade ?? 0));
+    grade[i] = Math.min(GRADES - 1, Math.max(0, p.grade ?? 0));
     x0 = Math.min(x0, p.x); x1 = Math.max(x1, p.x); y0 = Math.min(y0, p.y); y1 = Math.max(y1, p.y);
   });
   if (n === 0) (x0 = y0 = 0), (x1 = y1 = 1);
-  return { n, x, y, label, grade, points, bounds: { x0, x1, y0, y1 } };
+  // A counting sort by colour bucket.
+  const colourStart = new Int32Array(LABELS.length * GRADES + 1);
+  for (let i = 0; i < n; i++) colourStart[label[i]! * GRADES + grade[i]! + 1]!++;
+  for (let c = 0; c < LABELS.length * GRADES; c++) colourStart[c + 1]! += colourStart[c]!;
+  const next = colourStart.slice(0, -1);
+  const byColour = new Int32Array(n);
+  for (let i = 0; i < n; i++) byColour[next[label[i]! * GRADES + grade[i]!]!++] = i;
+  return { n, x, y, label, grade, points, bounds: { x0, x1, y0, y1 }, byColour, colourStart };
 }
 
 /** screen = (map · scale + offset) per axis, y growing downwards on screen. */
