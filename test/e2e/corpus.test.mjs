@@ -353,3 +353,26 @@ step('the audio editor answers input during a corpus run (hover → tooltip dela
     await progress.getByRole('button', { name: /Cancel/ }).click().catch(() => {});
   }
 });
+
+if (MAP_SAE) {
+  // Last: a reload starts a new output channel, which the steps before read.
+  step('after a window reload, the 10 240-point map is drawn from the kept copy, not from another t-SNE', async () => {
+    await runCommand('Developer: Reload Window');
+    await page.locator('.monaco-workbench').waitFor({ timeout: T });
+    await runCommand('AudioSAE: Open Corpus Results…');
+    await quickInput().locator('input.input').waitFor({ timeout: T });
+    await quickInput().locator('input.input').fill(MAP_STORE);
+    await page.keyboard.press('Enter');
+    await frameWith('body[data-kind="metrics"] #panel-title');
+    const t1 = Date.now();
+    await runCommand('AudioSAE: Show Feature Map');
+    const g = await frameWith('body[data-kind="featureMap"] #map-status', T);
+    await until(async () => (await g.locator('#map-status').innerText()).includes('10240 of 10240 features shown'), 'the first frame after the reload');
+    const ms = Date.now() - t1;
+    await runCommand('Output: Show Output Channels...');
+    await row('AudioSAE Corpus').click();
+    await page.locator('.output-view .view-line', { hasText: 'shown as computed earlier' }).last().waitFor({ timeout: T });
+    console.log(`# feature map of 10 240 after a window reload: ${ms} ms from the command to the first frame, kept from before the reload`);
+    await runCommand('View: Hide Panel');
+  });
+}

@@ -52,7 +52,8 @@ export class CorpusCommands implements vscode.Disposable {
     private readonly registry: StoreRegistry,
   ) {
     this.output = vscode.window.createOutputChannel('AudioSAE Corpus');
-    this.panels = new CorpusPanels(context.extensionUri, registry, () => this.jobs(), (line) => this.output.appendLine(line));
+    this.panels = new CorpusPanels(context.extensionUri, registry, () => this.jobs(), (line) => this.output.appendLine(line),
+      vscode.Uri.joinPath(context.globalStorageUri, 'featureMaps').fsPath);
   }
 
   static register(context: vscode.ExtensionContext, registry: StoreRegistry): CorpusCommands {

@@ -3,14 +3,15 @@
  * the ACTIVE run and layer of the store registry and follows it, and top-clip panels (one per feature). Each
  * view is computed by an analysis job in the job worker; a panel's layer request (a click on a layer in a chart)
  * makes that layer active, so every open panel moves with it. Feature maps (tens of seconds of t-SNE for
- * 10 240 features) are kept per (store, run, layer, run state): showing one again, or coming back to its
- * layer, draws it at once; a resumed run computes it again.
+ * 10 240 features) are kept per (store, run, layer, run state) in a FeatureMapCache: showing one again, coming
+ * back to its layer or opening it after a reload draws it at once; a resumed run computes it again.
  */
 import * as vscode from 'vscode';
 import type { JobClient } from '../../engine/jobs/client.ts';
 import { parseCorpusRequest, type CorpusPanelRequest, type CorpusView, type CorpusViewKind, type FeatureMapView } from '../../shared/panelProtocol.ts';
-import { answerKey, Kept } from '../kept.ts';
+import { answerKey } from '../kept.ts';
 import { PanelHost } from '../panels/panelHost.ts';
+import { FeatureMapCache } from './mapCache.ts';
 import type { ActiveRun, StoreRegistry } from './storeRegistry.ts';
 
 const TITLES: Record<CorpusViewKind, string> = {
@@ -32,12 +33,9 @@ interface OpenPanel {
   generation: number;
 }
 
-/** Feature maps kept (each a few hundred kB of points). */
-const MAPS_KEPT = 24;
-
 export class CorpusPanels implements vscode.Disposable {
   private readonly panels = new Set<OpenPanel>();
-  private readonly maps = new Kept<FeatureMapView>(MAPS_KEPT);
+  private readonly maps: FeatureMapCache;
   private readonly subscription: { dispose(): void };
 
   constructor(
@@ -45,7 +43,10 @@ export class CorpusPanels implements vscode.Disposable {
     private readonly registry: StoreRegistry,
     private readonly jobs: () => JobClient,
     private readonly log: (line: string) => void,
+    /** Where computed feature maps are kept as files (the extension's storage); undefined: in memory only. */
+    mapFolder: string | undefined,
   ) {
+    this.maps = new FeatureMapCache(mapFolder, 24, log);
     this.subscription = registry.onDidChange((e) => {
       if (e.type !== 'active') return;
       for (const p of this.panels) if (!p.pinned) void this.load(p);
@@ -124,7 +125,7 @@ export class CorpusPanels implements vscode.Disposable {
     }
     const mapKey = panel.kind === 'featureMap' ? answerKey(run, this.registry.runState(run)) : undefined;
     try {
-      const kept = mapKey === undefined ? undefined : this.maps.get(mapKey);
+      const kept = mapKey === undefined ? undefined : await this.maps.get(mapKey);
       let view: CorpusView;
       if (kept) {
         view = kept;
@@ -134,7 +135,7 @@ export class CorpusPanels implements vscode.Disposable {
         ({ view } = await this.jobs().start({ kind: 'analysis', view: panel.kind, store: run.storePath, runId: run.runId, layer: run.layer, feature: panel.feature,
           demoModelsDir: vscode.Uri.joinPath(this.extensionUri, 'media', 'demo', 'models').fsPath,
         }).result);
-        if (mapKey !== undefined && view.kind === 'featureMap') this.maps.set(mapKey, view);
+        if (mapKey !== undefined && view.kind === 'featureMap') await this.maps.set(mapKey, view);
       }
       // Names follow the annotations as they are now, also on a kept map.
       if (view.kind === 'featureMap') await this.addNames(view);
