@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   let t0 = performance.now();
   let c0 = process.cpuUsage();
   const clips = await alignClips(conn, { runId, layer: LAYER }, { runId, layer: LAYER });
-  const coo = await readFrameCodes(conn, runId, LAYER, clips.clipA, clips.frames, clips.offsets);
+  const coo = await readFrameCodes(conn, runId, LAYER, clips.clipA, clips.frames, clips.offsets, { values: false });
   const readMs = ms(t0);
   const readCpu = cpuMs(c0);
   t0 = performance.now();

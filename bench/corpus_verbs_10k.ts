@@ -14,9 +14,10 @@
  * the two tables agree. The real clips keep their real codes, encoded with batch top-k (k 32 per frame on
  * average, as the synthetic ones: the random SAE's threshold would let ~2 650 of 6 144 features fire per frame).
  *
- *   npm run build && node --import tsx bench/corpus_verbs_10k.ts [--clips N] [--real R] [--reuse]
+ *   npm run build && node --import tsx bench/corpus_verbs_10k.ts [--clips N] [--real R] [--reuse] [--only verb,verb]
  *
- * --reuse keeps the store of an earlier run (under bench/.tmp/verbs10k). Not part of the test suite.
+ * --reuse keeps the store of an earlier run (under bench/.tmp/verbs10k); --only times just the verbs named (their
+ * first word: windows, profile, tsne, duplicates, coverage, label-search). Not part of the test suite.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     clips: { type: 'string', default: '10000' },
     real: { type: 'string', default: '30' },
     reuse: { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const CLIPS = Number(args.clips);
@@ -201,7 +203,9 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const S = ['--store', store];
   const results: Timed[] = [];
+  const only = args.only?.split(',');
   const run = async (name: string, argv: string[]) => {
+    if (only && !only.includes(name.split(' ')[0]!)) return;
     const r = await verb(name, argv);
     results.push(r);
     console.log(`${name}: ${r.s.toFixed(2)} s, ${r.peakMb.toFixed(0)} MB, ${r.rows} rows, exit ${r.status}${r.status ? ` (${r.tail})` : ''}`);

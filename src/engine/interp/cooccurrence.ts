@@ -25,6 +25,8 @@ export interface FrameSets {
   dictSize: number;
   rowPtr: Int32Array; // [frames + 1]: frame t's active features are features[rowPtr[t] .. rowPtr[t + 1])
   features: Int32Array;
+  /** Each frame's features in ascending order (as frameSetsFromCoo makes them); iouPairs sorts a copy otherwise. */
+  sortedRows?: boolean;
 }
 
 export interface IouPair {
@@ -85,7 +87,7 @@ function activeCounts(s: FrameSets, ptr: Int32Array): Int32Array {
  */
 export function iouPairs(a: FrameSets, b: FrameSets | null, theta: number): IouResult {
   const self = b === null;
-  if (self) a = sortedRows(a);
+  if (self && !a.sortedRows) a = sortedRows(a);
   const other = b ?? a;
   if (other.frames !== a.frames) throw new Error(`iouPairs: ${a.frames} frames against ${other.frames}`);
   const colsA = byFeature(a);
@@ -175,7 +177,7 @@ export const IOU_DEFINITIONS = {
   coverage: 'c(A, B) = fraction of the alive features of A with some feature of B at IoU > θ (frames aligned: the same clips by content hash, frame by frame)',
 };
 
-/** COO codes (any order) → the active features of each frame. */
+/** COO codes (any order) → the active features of each frame, each frame's in ascending order. */
 export function frameSetsFromCoo(coo: Pick<FrameCodesCoo, 'frames' | 'frame' | 'feature'>, dictSize: number): FrameSets {
   const rowPtr = new Int32Array(coo.frames + 1);
   for (const t of coo.frame) rowPtr[t + 1]!++;
@@ -183,7 +185,8 @@ export function frameSetsFromCoo(coo: Pick<FrameCodesCoo, 'frames' | 'frame' | '
   const next = rowPtr.slice(0, coo.frames);
   const features = new Int32Array(coo.feature.length);
   for (let p = 0; p < coo.frame.length; p++) features[next[coo.frame[p]!]!++] = coo.feature[p]!;
-  return { frames: coo.frames, dictSize, rowPtr, features };
+  for (let t = 0; t < coo.frames; t++) features.subarray(rowPtr[t]!, rowPtr[t + 1]!).sort();
+  return { frames: coo.frames, dictSize, rowPtr, features, sortedRows: true };
 }
 
 export interface SaeRef {
@@ -201,7 +204,7 @@ export async function duplicateFeatures(conn: DuckDBConnection, runId: string, l
   for (const layer of layers) {
     const run = await requireFrameCodes(conn, runId, layer);
     const clips = await alignClips(conn, { runId: run.runId, layer }, { runId: run.runId, layer });
-    const sets = frameSetsFromCoo(await readFrameCodes(conn, run.runId, layer, clips.clipA, clips.frames, clips.offsets), run.dictSize);
+    const sets = frameSetsFromCoo(await readFrameCodes(conn, run.runId, layer, clips.clipA, clips.frames, clips.offsets, { values: false }), run.dictSize);
     const r = iouPairs(sets, null, theta);
     summaries.push({ layer, frames: sets.frames, ...duplicateSummary(r, theta) });
     for (const p of r.pairs) pairs.push({ layer, ...p });
@@ -220,8 +223,8 @@ export async function coverageBetween(conn: DuckDBConnection, a: SaeRef, b: SaeR
   if (clips.clipA.length === 0) {
     throw new AudioSaeError(`runs ${runA.runId} and ${runB.runId} share no clips (compared by content hash and segment).`, await storeName(conn), 'Coverage compares two SAEs over the same clips: run both over one corpus.');
   }
-  const setsA = frameSetsFromCoo(await readFrameCodes(conn, runA.runId, a.layer, clips.clipA, clips.frames, clips.offsets), runA.dictSize);
-  const setsB = frameSetsFromCoo(await readFrameCodes(conn, runB.runId, b.layer, clips.clipB, clips.frames, clips.offsets), runB.dictSize);
+  const setsA = frameSetsFromCoo(await readFrameCodes(conn, runA.runId, a.layer, clips.clipA, clips.frames, clips.offsets, { values: false }), runA.dictSize);
+  const setsB = frameSetsFromCoo(await readFrameCodes(conn, runB.runId, b.layer, clips.clipB, clips.frames, clips.offsets, { values: false }), runB.dictSize);
   const r = iouPairs(setsA, setsB, theta);
   return { summary: { clips: clips.clipA.length, frames: setsA.frames, ...coverageSummary(r, theta) }, pairs: r.pairs };
 }

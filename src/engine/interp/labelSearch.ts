@@ -245,7 +245,7 @@ export async function searchLabel(conn: DuckDBConnection, q: LabelSearchQuery): 
   if (level === 'clip') {
     const ones = new Int32Array(taking.length).fill(1);
     const offsets = Int32Array.from({ length: taking.length + 1 }, (_, i) => i);
-    const coo = await readFrameCodes(conn, run.runId, q.layer, clipIds, ones, offsets, true);
+    const coo = await readFrameCodes(conn, run.runId, q.layer, clipIds, ones, offsets, { clipMax: true });
     labelled = { units: taking.length, unit: coo.frame, feature: coo.feature, value: coo.value, positive: Uint8Array.from(marks, (m) => (m.some((x) => x === 1) ? 1 : 0)) };
   } else {
     await requireFrameCodes(conn, run.runId, q.layer);

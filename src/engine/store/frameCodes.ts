@@ -121,27 +121,34 @@ export interface FrameCodesCoo {
 
 /**
  * Reads a layer's frame codes for the clips of `clipIds` (frame f of the i-th clip becomes global frame
- * offsets[i] + f; frames at or past frames[i] and other clips are left out), streamed chunk by chunk. With
- * `clipMax`, each clip's max per feature instead (clip_features.max_act, as frame 0 of a one-frame clip: pass
- * frames all 1 and offsets 0, 1, 2 …); that needs no frame codes.
+ * offsets[i] + f; frames at or past frames[i] and other clips are left out), streamed chunk by chunk into arrays
+ * sized once from a count of the rows (so the peak is the arrays themselves, 12 bytes a code, 8 without values).
+ * With `clipMax`, each clip's max per feature instead (clip_features.max_act, as frame 0 of a one-frame clip:
+ * pass frames all 1 and offsets 0, 1, 2 …); that needs no frame codes. With `values: false`, `value` is empty
+ * (for co-occurrence, which only asks whether a code is non-zero).
  */
 export async function readFrameCodes(
-  conn: DuckDBConnection, runId: string, layer: number, clipIds: Int32Array, frames: Int32Array, offsets: Int32Array, clipMax = false,
+  conn: DuckDBConnection, runId: string, layer: number, clipIds: Int32Array, frames: Int32Array, offsets: Int32Array,
+  opts: { clipMax?: boolean; values?: boolean } = {},
 ): Promise<FrameCodesCoo> {
+  const withValues = opts.values ?? true;
   let maxClip = -1;
   for (const c of clipIds) maxClip = Math.max(maxClip, c);
   const position = new Int32Array(maxClip + 1).fill(-1);
   clipIds.forEach((c, i) => (position[c] = i));
-  let cap = 1 << 16;
-  let frame = new Int32Array(cap);
-  let feature = new Int32Array(cap);
-  let value = new Float32Array(cap);
+  const table = opts.clipMax ? 'clip_features' : 'frame_codes';
+  const where = { run: runId, layer };
+  const [counted] = await rows(conn, `SELECT count(*)::DOUBLE AS n FROM ${table} WHERE run_id = $run AND layer = $layer`, where);
+  const cap = num(counted!, 'n');
+  const frame = new Int32Array(cap);
+  const feature = new Int32Array(cap);
+  const value = new Float32Array(withValues ? cap : 0);
   let n = 0;
   const result = await conn.stream(
-    clipMax
-      ? 'SELECT clip_id, 0 AS frame, feature, max_act AS value FROM clip_features WHERE run_id = $run AND layer = $layer'
-      : 'SELECT clip_id, frame, feature, value FROM frame_codes WHERE run_id = $run AND layer = $layer',
-    { run: runId, layer },
+    opts.clipMax
+      ? `SELECT clip_id, 0 AS frame, feature${withValues ? ', max_act AS value' : ''} FROM clip_features WHERE run_id = $run AND layer = $layer`
+      : `SELECT clip_id, frame, feature${withValues ? ', value' : ''} FROM frame_codes WHERE run_id = $run AND layer = $layer`,
+    where,
   );
   for (;;) {
     const chunk = await result.fetchChunk();
@@ -149,19 +156,9 @@ export async function readFrameCodes(
     const clips = chunk.getColumnVector(0);
     const fr = chunk.getColumnVector(1);
     const fe = chunk.getColumnVector(2);
-    const va = chunk.getColumnVector(3);
+    const va = withValues ? chunk.getColumnVector(3) : undefined;
     const rowsIn = chunk.rowCount;
-    if (n + rowsIn > cap) {
-      cap = Math.max(2 * cap, n + rowsIn);
-      const grow = <T extends Int32Array | Float32Array>(old: T, make: (k: number) => T) => {
-        const next = make(cap);
-        next.set(old.subarray(0, n));
-        return next;
-      };
-      frame = grow(frame, (k) => new Int32Array(k));
-      feature = grow(feature, (k) => new Int32Array(k));
-      value = grow(value, (k) => new Float32Array(k));
-    }
+    if (n + rowsIn > cap) throw new Error(`readFrameCodes: ${table} grew while it was read (${cap} rows counted)`);
     for (let i = 0; i < rowsIn; i++) {
       const c = clips.getItem(i) as number;
       const at = c <= maxClip ? position[c]! : -1;
@@ -170,8 +167,10 @@ export async function readFrameCodes(
       if (f >= frames[at]!) continue;
       frame[n] = offsets[at]! + f;
       feature[n] = fe.getItem(i) as number;
-      value[n++] = va.getItem(i) as number;
+      if (va) value[n] = va.getItem(i) as number;
+      n++;
     }
   }
-  return { frames: offsets[offsets.length - 1] ?? 0, frame: frame.slice(0, n), feature: feature.slice(0, n), value: value.slice(0, n) };
+  // Views, not copies (a copy would double the peak); rows of clips left out only leave an unused tail.
+  return { frames: offsets[offsets.length - 1] ?? 0, frame: frame.subarray(0, n), feature: feature.subarray(0, n), value: withValues ? value.subarray(0, n) : value };
 }

@@ -62,6 +62,14 @@ describe('duplicates, coverage and label search against numpy', () => {
     const w = ref.duplicates_a.summary;
     assert.deepEqual([s.alive, s.duplicated, s.pairs], [w.alive, w.duplicated, w.pairs]);
     close(s.duplicatedFraction, w.duplicated_fraction, 'duplicated fraction');
+    // The same frames with each frame's features reversed and not marked sorted: iouPairs sorts a copy first.
+    const sets = frameSetsFromCoo(cooOf(ref.a), ref.dict_size);
+    const reversed = sets.features.slice();
+    for (let t = 0; t < sets.frames; t++) reversed.subarray(sets.rowPtr[t]!, sets.rowPtr[t + 1]!).reverse();
+    const before = reversed.slice();
+    const unsorted = { frames: sets.frames, dictSize: sets.dictSize, rowPtr: sets.rowPtr, features: reversed };
+    samePairs(iouPairs(unsorted, null, ref.theta).pairs, ref.duplicates_a.pairs, 'a × a, rows not sorted');
+    assert.deepEqual(reversed, before, 'the input is left as it was');
   });
 
   it('IoU pairs of one table against the other, and coverage both ways', () => {
