@@ -19,7 +19,8 @@
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { duplicateFeatures, frameSetsFromCoo, iouPairs } from '../src/engine/interp/cooccurrence.ts';
+import { frameSetsFromCoo, iouPairs } from '../src/engine/interp/cooccurrence.ts';
+import { duplicateFeatures } from '../src/engine/interp/runCooccurrence.ts';
 import { labelSearch } from '../src/engine/interp/labelSearch.ts';
 import type { SparseCodes } from '../src/engine/sae/index.ts';
 import { alignClips, readFrameCodes } from '../src/engine/store/frameCodes.ts';

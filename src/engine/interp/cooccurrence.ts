@@ -13,11 +13,10 @@
  * dense row accumulator of length F (reset through the list of touched entries). That costs Σ_t |A_t|·|B_t|
  * additions (halved for one SAE against itself) and O(F) memory, never an F × F or F × frames array.
  * (bench/cooccurrence.ts measures it against the same counts done by DuckDB as a self-join on (clip, frame).)
+ * DenseIou sums the same counts over batches of frames into one dense matrix instead, so that a run's frames can
+ * be read range by range (runCooccurrence.ts); the store-facing verbs are there.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { AudioSaeError } from '../errors.ts';
-import { alignClips, readFrameCodes, requireFrameCodes, type FrameCodesCoo } from '../store/frameCodes.ts';
-import { storeName } from '../store/sqlRows.ts';
+import type { FrameCodesCoo } from '../store/frameCodes.ts';
 
 /** The active features of one SAE in each of a sequence of frames (CSR, binarised: no values). */
 export interface FrameSets {
@@ -189,42 +188,74 @@ export function frameSetsFromCoo(coo: Pick<FrameCodesCoo, 'frames' | 'frame' | '
   return { frames: coo.frames, dictSize, rowPtr, features, sortedRows: true };
 }
 
-export interface SaeRef {
-  runId: string;
-  layer: number;
-}
+/**
+ * Intersections summed over batches of frames into one dense matrix: F(F − 1)/2 counts for one SAE against
+ * itself (pairs a < b), F_A · F_B for two. Each batch is walked as in iouPairs (feature a's frames, the features
+ * active with it there), adding into a's row of the matrix; `result` then reads off the pairs with IoU > θ. The
+ * memory is the matrix (4 bytes a count) whatever the number of frames.
+ */
+export class DenseIou {
+  readonly countsA: Int32Array;
+  readonly countsB: Int32Array;
+  private readonly counts: Int32Array;
 
-/** Duplicates of a run's layers (each layer's SAE against itself over the run's clips): a summary per layer and the pairs. */
-export async function duplicateFeatures(conn: DuckDBConnection, runId: string, layers: readonly number[], theta = 0.5): Promise<{
-  summaries: Array<DuplicateSummary & { layer: number; frames: number }>;
-  pairs: Array<IouPair & { layer: number }>;
-}> {
-  const summaries: Array<DuplicateSummary & { layer: number; frames: number }> = [];
-  const pairs: Array<IouPair & { layer: number }> = [];
-  for (const layer of layers) {
-    const run = await requireFrameCodes(conn, runId, layer);
-    const clips = await alignClips(conn, { runId: run.runId, layer }, { runId: run.runId, layer });
-    const sets = frameSetsFromCoo(await readFrameCodes(conn, run.runId, layer, clips.clipA, clips.frames, clips.offsets, { values: false }), run.dictSize);
-    const r = iouPairs(sets, null, theta);
-    summaries.push({ layer, frames: sets.frames, ...duplicateSummary(r, theta) });
-    for (const p of r.pairs) pairs.push({ layer, ...p });
+  /** `dictB` null: one SAE against itself. */
+  constructor(private readonly dictA: number, private readonly dictB: number | null) {
+    this.countsA = new Int32Array(dictA);
+    this.countsB = dictB === null ? this.countsA : new Int32Array(dictB);
+    this.counts = new Int32Array(DenseIou.entries(dictA, dictB));
   }
-  return { summaries, pairs };
-}
 
-/** Coverage between two SAEs (two layers of one run, or layers of two runs over the same clips), both ways, and the pairs. */
-export async function coverageBetween(conn: DuckDBConnection, a: SaeRef, b: SaeRef, theta = 0.5): Promise<{
-  summary: CoverageSummary & { clips: number; frames: number };
-  pairs: IouPair[];
-}> {
-  const runA = await requireFrameCodes(conn, a.runId, a.layer);
-  const runB = await requireFrameCodes(conn, b.runId, b.layer);
-  const clips = await alignClips(conn, { runId: runA.runId, layer: a.layer }, { runId: runB.runId, layer: b.layer });
-  if (clips.clipA.length === 0) {
-    throw new AudioSaeError(`runs ${runA.runId} and ${runB.runId} share no clips (compared by content hash and segment).`, await storeName(conn), 'Coverage compares two SAEs over the same clips: run both over one corpus.');
+  /** The matrix's size in counts. */
+  static entries(dictA: number, dictB: number | null): number {
+    return dictB === null ? (dictA * (dictA - 1)) / 2 : dictA * dictB;
   }
-  const setsA = frameSetsFromCoo(await readFrameCodes(conn, runA.runId, a.layer, clips.clipA, clips.frames, clips.offsets, { values: false }), runA.dictSize);
-  const setsB = frameSetsFromCoo(await readFrameCodes(conn, runB.runId, b.layer, clips.clipB, clips.frames, clips.offsets, { values: false }), runB.dictSize);
-  const r = iouPairs(setsA, setsB, theta);
-  return { summary: { clips: clips.clipA.length, frames: setsA.frames, ...coverageSummary(r, theta) }, pairs: r.pairs };
+
+  /** Where a's row starts, offset so that row[b] is the count of (a, b): b > a for one SAE, any b for two. */
+  private rowBase(fa: number): number {
+    return this.dictB === null ? fa * this.dictA - (fa * (fa + 1)) / 2 - fa - 1 : fa * this.dictB;
+  }
+
+  /** Adds a batch: A's sets and B's over the same frames (B omitted for one SAE against itself). */
+  add(a: FrameSets, b: FrameSets | null): void {
+    const self = b === null;
+    if (a.dictSize !== this.dictA || (b && b.dictSize !== this.dictB)) throw new Error(`DenseIou: dictionary sizes ${a.dictSize}, ${b?.dictSize} against ${this.dictA}, ${this.dictB}`);
+    if (self && !a.sortedRows) a = sortedRows(a);
+    const other = b ?? a;
+    if (other.frames !== a.frames) throw new Error(`DenseIou: ${a.frames} frames against ${other.frames}`);
+    const cols = byFeature(a);
+    const { rowPtr, features } = other;
+    const counts = this.counts;
+    if (!self) for (const f of other.features) this.countsB[f]!++;
+    for (let fa = 0; fa < a.dictSize; fa++) {
+      const from = cols.ptr[fa]!;
+      const to = cols.ptr[fa + 1]!;
+      if (from === to) continue;
+      this.countsA[fa]! += to - from;
+      const base = this.rowBase(fa);
+      for (let p = from; p < to; p++) {
+        const t = cols.frame[p]!;
+        for (let q = self ? cols.entry[p]! + 1 : rowPtr[t]!, end = rowPtr[t + 1]!; q < end; q++) counts[base + features[q]!]!++;
+      }
+    }
+  }
+
+  /** Pairs with IoU > θ, by featureA then featureB, as iouPairs gives them. */
+  result(theta: number): IouResult {
+    const pairs: IouPair[] = [];
+    const nB = this.dictB ?? this.dictA;
+    for (let fa = 0; fa < this.dictA; fa++) {
+      const na = this.countsA[fa]!;
+      if (na === 0) continue;
+      const base = this.rowBase(fa);
+      for (let fb = this.dictB === null ? fa + 1 : 0; fb < nB; fb++) {
+        const intersect = this.counts[base + fb]!;
+        if (intersect === 0) continue;
+        const union = na + this.countsB[fb]! - intersect;
+        const iou = intersect / union;
+        if (iou > theta) pairs.push({ featureA: fa, featureB: fb, iou, intersect, union });
+      }
+    }
+    return { countsA: this.countsA, countsB: this.countsB, pairs };
+  }
 }

@@ -125,11 +125,12 @@ export interface FrameCodesCoo {
  * sized once from a count of the rows (so the peak is the arrays themselves, 12 bytes a code, 8 without values).
  * With `clipMax`, each clip's max per feature instead (clip_features.max_act, as frame 0 of a one-frame clip:
  * pass frames all 1 and offsets 0, 1, 2 …); that needs no frame codes. With `values: false`, `value` is empty
- * (for co-occurrence, which only asks whether a code is non-zero).
+ * (for co-occurrence, which only asks whether a code is non-zero). With `clipRange` [lo, hi], only clip ids in
+ * lo..hi are read (a range of `clipIds`, for reading a run piece by piece).
  */
 export async function readFrameCodes(
   conn: DuckDBConnection, runId: string, layer: number, clipIds: Int32Array, frames: Int32Array, offsets: Int32Array,
-  opts: { clipMax?: boolean; values?: boolean } = {},
+  opts: { clipMax?: boolean; values?: boolean; clipRange?: readonly [number, number] } = {},
 ): Promise<FrameCodesCoo> {
   const withValues = opts.values ?? true;
   let maxClip = -1;
@@ -137,8 +138,9 @@ export async function readFrameCodes(
   const position = new Int32Array(maxClip + 1).fill(-1);
   clipIds.forEach((c, i) => (position[c] = i));
   const table = opts.clipMax ? 'clip_features' : 'frame_codes';
-  const where = { run: runId, layer };
-  const [counted] = await rows(conn, `SELECT count(*)::DOUBLE AS n FROM ${table} WHERE run_id = $run AND layer = $layer`, where);
+  const where = { run: runId, layer, ...(opts.clipRange ? { lo: opts.clipRange[0], hi: opts.clipRange[1] } : {}) };
+  const filter = `run_id = $run AND layer = $layer${opts.clipRange ? ' AND clip_id BETWEEN $lo AND $hi' : ''}`;
+  const [counted] = await rows(conn, `SELECT count(*)::DOUBLE AS n FROM ${table} WHERE ${filter}`, where);
   const cap = num(counted!, 'n');
   const frame = new Int32Array(cap);
   const feature = new Int32Array(cap);
@@ -146,8 +148,8 @@ export async function readFrameCodes(
   let n = 0;
   const result = await conn.stream(
     opts.clipMax
-      ? `SELECT clip_id, 0 AS frame, feature${withValues ? ', max_act AS value' : ''} FROM clip_features WHERE run_id = $run AND layer = $layer`
-      : `SELECT clip_id, frame, feature${withValues ? ', value' : ''} FROM frame_codes WHERE run_id = $run AND layer = $layer`,
+      ? `SELECT clip_id, 0 AS frame, feature${withValues ? ', max_act AS value' : ''} FROM clip_features WHERE ${filter}`
+      : `SELECT clip_id, frame, feature${withValues ? ', value' : ''} FROM frame_codes WHERE ${filter}`,
     where,
   );
   for (;;) {

@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { coverageBetween, coverageSummary, duplicateFeatures, duplicateSummary, frameSetsFromCoo, iouPairs, type IouPair } from '../../../src/engine/interp/cooccurrence.ts';
+import { coverageSummary, DenseIou, duplicateSummary, frameSetsFromCoo, iouPairs, type IouPair } from '../../../src/engine/interp/cooccurrence.ts';
+import { clipRanges, coverageBetween, duplicateFeatures, type IouOptions } from '../../../src/engine/interp/runCooccurrence.ts';
 import { labelSearch, parseAudacityLabels, searchLabel, type LabelSearchRow } from '../../../src/engine/interp/labelSearch.ts';
 import { FeatureStatsAccumulator, type SparseCodes } from '../../../src/engine/sae/index.ts';
 import { CorpusStore } from '../../../src/engine/store/store.ts';
@@ -33,6 +34,16 @@ interface Reference {
 const ref = JSON.parse(readFileSync(fixture('cooccurrence', 'tables.json'), 'utf8')) as Reference;
 const TOL = 1e-12;
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= TOL, `${what}: ${a} vs numpy ${b}`);
+
+/** The frames [0, h) and [h, frames) of a COO table, each numbered from 0 (h: a third of the way, off a clip boundary). */
+function splitFrames(c: ReturnType<typeof cooOf>): [ReturnType<typeof cooOf>, ReturnType<typeof cooOf>] {
+  const h = Math.floor(c.frames / 3) + 1;
+  const part = (keep: (t: number) => boolean, shift: number, frames: number) => {
+    const idx = [...c.frame.keys()].filter((i) => keep(c.frame[i]!));
+    return { frames, frame: Int32Array.from(idx, (i) => c.frame[i]! - shift), feature: Int32Array.from(idx, (i) => c.feature[i]!), value: Float32Array.from(idx, (i) => c.value[i]!) };
+  };
+  return [part((t) => t < h, 0, h), part((t) => t >= h, h, c.frames - h)];
+}
 
 const cooOf = (c: Coo) => ({ frames: ref.frames, frame: Int32Array.from(c.frame), feature: Int32Array.from(c.feature), value: Float32Array.from(c.value) });
 
@@ -70,6 +81,12 @@ describe('duplicates, coverage and label search against numpy', () => {
     const unsorted = { frames: sets.frames, dictSize: sets.dictSize, rowPtr: sets.rowPtr, features: reversed };
     samePairs(iouPairs(unsorted, null, ref.theta).pairs, ref.duplicates_a.pairs, 'a × a, rows not sorted');
     assert.deepEqual(reversed, before, 'the input is left as it was');
+    // Summed over batches of frames into a dense matrix: the same pairs and counts.
+    const dense = new DenseIou(ref.dict_size, null);
+    for (const half of splitFrames(cooOf(ref.a))) dense.add(frameSetsFromCoo(half, ref.dict_size), null);
+    const d = dense.result(ref.theta);
+    samePairs(d.pairs, ref.duplicates_a.pairs, 'a × a, dense over two batches');
+    assert.deepEqual(d.countsA, r.countsA);
   });
 
   it('IoU pairs of one table against the other, and coverage both ways', () => {
@@ -80,6 +97,14 @@ describe('duplicates, coverage and label search against numpy', () => {
     assert.deepEqual([s.aliveA, s.coveredA, s.aliveB, s.coveredB, s.pairs], [w.alive_a, w.covered_a, w.alive_b, w.covered_b, w.pairs]);
     close(s.coverageAB, w.coverage_ab, 'c(a, b)');
     close(s.coverageBA, w.coverage_ba, 'c(b, a)');
+    const dense = new DenseIou(ref.dict_size, ref.dict_size);
+    const [a0, a1] = splitFrames(cooOf(ref.a));
+    const [b0, b1] = splitFrames(cooOf(ref.b));
+    dense.add(frameSetsFromCoo(a0!, ref.dict_size), frameSetsFromCoo(b0!, ref.dict_size));
+    dense.add(frameSetsFromCoo(a1!, ref.dict_size), frameSetsFromCoo(b1!, ref.dict_size));
+    const d = dense.result(ref.theta);
+    samePairs(d.pairs, ref.coverage_ab.pairs, 'a × b, dense over two batches');
+    assert.deepEqual([d.countsA, d.countsB], [r.countsA, r.countsB]);
   });
 
   it('the F1 scan over frames (every candidate, then the cut at 0.5)', () => {
@@ -147,16 +172,30 @@ describe('the same through a store (two runs with frame codes, label files, a ma
   });
   after(() => store?.close());
 
+  // Every way of counting: dense in one range, dense over ranges of a clip or two (ranges of at most 1 code a side
+  // give one clip each), and the sparse path for a dictionary past the dense limit.
+  const ways: Array<[string, IouOptions]> = [['one range', {}], ['a range per clip', { rangeCodes: 1 }], ['ranges of ~2 clips', { rangeCodes: Math.ceil((2 * ref.a.frame.length) / ref.clips) }], ['sparse', { denseLimit: 0 }]];
+
   it('duplicates of run a, from its stored frame codes', async () => {
-    const r = await duplicateFeatures(store.connection, runs[0]!, [4], ref.theta);
-    samePairs(r.pairs, ref.duplicates_a.pairs, 'store a × a');
-    assert.deepEqual([r.summaries[0]!.alive, r.summaries[0]!.duplicated, r.summaries[0]!.frames], [ref.duplicates_a.summary.alive, ref.duplicates_a.summary.duplicated, ref.frames]);
+    for (const [way, opts] of ways) {
+      const r = await duplicateFeatures(store.connection, runs[0]!, [4], ref.theta, opts);
+      samePairs(r.pairs, ref.duplicates_a.pairs, `store a × a, ${way}`);
+      assert.deepEqual([r.summaries[0]!.alive, r.summaries[0]!.duplicated, r.summaries[0]!.frames], [ref.duplicates_a.summary.alive, ref.duplicates_a.summary.duplicated, ref.frames], way);
+    }
   });
 
   it('coverage of run a by run b, clips paired by content', async () => {
-    const r = await coverageBetween(store.connection, { runId: runs[0]!, layer: 4 }, { runId: runs[1]!, layer: 4 }, ref.theta);
-    samePairs(r.pairs, ref.coverage_ab.pairs, 'store a × b');
-    assert.deepEqual([r.summary.clips, r.summary.coveredA, r.summary.coveredB], [ref.clips, ref.coverage_ab.summary.covered_a, ref.coverage_ab.summary.covered_b]);
+    for (const [way, opts] of ways) {
+      const r = await coverageBetween(store.connection, { runId: runs[0]!, layer: 4 }, { runId: runs[1]!, layer: 4 }, ref.theta, opts);
+      samePairs(r.pairs, ref.coverage_ab.pairs, `store a × b, ${way}`);
+      assert.deepEqual([r.summary.clips, r.summary.coveredA, r.summary.coveredB, r.summary.frames], [ref.clips, ref.coverage_ab.summary.covered_a, ref.coverage_ab.summary.covered_b, ref.frames], way);
+    }
+  });
+
+  it('clipRanges: each range within the limit unless one clip alone passes it; all clips once, in order', () => {
+    assert.deepEqual(clipRanges([3, 3, 3, 9, 1, 1], 6), [[0, 2], [2, 3], [3, 4], [4, 6]]);
+    assert.deepEqual(clipRanges([], 6), []);
+    assert.deepEqual(clipRanges([0, 0, 0], 1), [[0, 3]]);
   });
 
   it('label search: interval labels (frame level) and a manifest column (clip level)', async () => {

@@ -6,7 +6,8 @@
  * alone with --summary. The engine is src/engine/interp/cooccurrence.ts.
  */
 import { AudioSaeError } from '../../../engine/errors.ts';
-import { coverageBetween, duplicateFeatures, IOU_DEFINITIONS, type SaeRef } from '../../../engine/interp/cooccurrence.ts';
+import { IOU_DEFINITIONS } from '../../../engine/interp/cooccurrence.ts';
+import { coverageBetween, duplicateFeatures, type SaeRef } from '../../../engine/interp/runCooccurrence.ts';
 import { describeRun, listRuns, resolveRun, type RunSummary } from '../../../engine/store/queries.ts';
 import { CorpusStore } from '../../../engine/store/store.ts';
 import { numberOption, type OptionSpec, type ParsedArgs, type VerbSpec } from '../../args.ts';
@@ -50,7 +51,9 @@ run's clips, A and B the frames where a and b are active. Two features of one SA
 the summary gives per layer the alive features (active at least once), those with a duplicate and their
 share of the alive ones (paper appendix B, Table 4; the denominator, alive features, is inferred), and the
 number of pairs. Needs a run made with
-\`corpus run --keep-frame-codes\`. Columns: layer, feature_a, feature_b, iou, intersect (frames both), union.`,
+\`corpus run --keep-frame-codes\`. Columns: layer, feature_a, feature_b, iou, intersect (frames both), union.
+The codes are read a few million at a time into one matrix of counts (2·F² bytes; 75 MB at F = 6 144), so memory
+does not grow with the corpus.`,
   } satisfies VerbSpec,
   run: (args: ParsedArgs) => withStore(args, async (store) => {
     const layer = numberOption(args, 'layer');
@@ -82,7 +85,8 @@ IoU > θ over the same frames; the summary gives both c(A, B) and c(B, A) (paper
 the frames are the same; across runs clips are matched by content hash and segment, frame by frame. Without
 --layer: every layer and the next (one run), or every layer the two runs share (two runs, e.g. SAEs trained
 with other seeds). Needs runs made with \`corpus run --keep-frame-codes\`. Columns: run_a, layer_a, run_b,
-layer_b, feature_a, feature_b, iou, intersect (frames both), union.`,
+layer_b, feature_a, feature_b, iou, intersect (frames both), union. Memory: one matrix of counts, 4·F_A·F_B
+bytes (151 MB at F = 6 144), and a few million codes at a time, whatever the corpus size.`,
   } satisfies VerbSpec,
   run: (args: ParsedArgs) => withStore(args, async (store) => {
     const conn = store.connection;
